@@ -1,0 +1,24 @@
+"""The backend protocol: what the runner needs from the executor and the live kernel."""
+from __future__ import annotations
+
+from typing import Protocol
+
+from .model import Outcome, QueryResult, Step
+
+
+class Backend(Protocol):
+    """Applies steps one at a time.  ``apply`` never raises for a kernel outcome:
+    every errno comes back as ``Outcome.errno``."""
+
+    name: str
+    dialect: str
+
+    def apply(self, step: Step) -> Outcome: ...
+
+    def hooks(self) -> dict[tuple[str, str], QueryResult]:
+        """State of every hook of every present device, keyed (dev, dir)."""
+        ...
+
+    def close(self) -> None:
+        """Release everything this backend created (idempotent)."""
+        ...

@@ -1,0 +1,114 @@
+"""Data model shared by every backend: requests (steps), expectations and outcomes.
+
+A *step* is one line of a script or one element of a JSON vector's ``steps``
+array; its fields are the vector keys of spec/vectors.md, one to one, so that
+``mprog convert`` is lossless.  Backends (the reference executor, the live
+kernel) consume steps and produce :class:`Outcome` values.  Kernel errors are
+values here (``Outcome.errno``), never exceptions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+OPS = (
+    "load", "attach", "detach", "query", "link_create", "link_update",
+    "link_detach", "close", "dev_add", "dev_del", "clsact_add", "clsact_del",
+)
+DIRECTIONS = ("ingress", "egress")
+PROG_TYPES = ("sched_cls", "sched_act", "xdp", "socket_filter")
+DIALECTS = ("linux",)
+OK = "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A raw number passed to the kernel as an fd or an id (no named object).
+
+    0 keeps its kernel meaning (no relative object; fd 0 is not a BPF object).
+    Any other value is, by definition of the script language, an fd that is not
+    open and an id that names no live object.
+    """
+    value: int
+
+
+Ref = Union[str, Raw]  # an object name, or a raw fd/id number
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """Inline expectation of a step (``=> ...``).
+
+    ``errno`` is "ok" or an errno name.  For a query, ``count``/``revision``/
+    ``progs``/``links`` are optional checks; ``links`` has one entry per
+    element of ``progs`` (link name, or None for a prog-API entry).
+    An errno other than "ok" also means: state and revision are unchanged.
+    """
+    errno: str
+    count: int | None = None
+    revision: int | None = None
+    progs: tuple[str, ...] | None = None
+    links: tuple[str | None, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One request.  Field names are the JSON vector keys (spec/vectors.md)."""
+    op: str
+    dev: str | None = None
+    dir: str | None = None
+    prog: Ref | None = None
+    link: Ref | None = None
+    type: str | None = None                  # load only; None = sched_cls
+    flags: tuple[str | int, ...] = ()        # flag names, or raw bit values
+    relative: Ref | None = None
+    replace: Ref | None = None
+    expected_revision: int = 0
+    old_prog: Ref | None = None
+    count: int | None = None                 # query input array size; None = large enough
+    query_flags: int = 0
+    attach_flags: int = 0
+    expect: Expect | None = None
+    # Source position (1-based line, column) for messages; not part of equality.
+    line: int = field(default=0, compare=False)
+    column: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """What BPF_PROG_QUERY wrote back: total count, revision, and the first
+    ``min(input count, count)`` entries in run order.  Prog names of programs
+    this run did not create are rendered as ``#<id>`` by the kernel backend."""
+    count: int
+    revision: int
+    progs: tuple[str, ...] = ()
+    links: tuple[str | None, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Result of one step on one backend.
+
+    ``errno`` is "ok" or the errno name; ``rule`` is the spec rule ID that
+    decided it (the kernel backend cannot know it and leaves it ""), and
+    ``query`` is set for queries that wrote results back (ok or ENOSPC).
+    """
+    errno: str
+    rule: str = ""
+    query: QueryResult | None = None
+    # Further rules that shaped a success (e.g. "hook/free-when-empty").
+    effects: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.errno == OK
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A parsed script or vector: dialect, steps and metadata."""
+    steps: tuple[Step, ...]
+    dialect: str = "linux"
+    name: str = ""
+    description: str = ""
+    path: str = ""

@@ -1,0 +1,92 @@
+"""Executor state: frozen records for programs, links, devices and hooks.
+
+Conventions (as in kernel/bpf/mprog.c): a hook's ``slots`` is the run order,
+index 0 runs first; a slot is ``(prog_name, link_name_or_None)``.  ``None`` for
+a device's hook means no bpf_mprog bundle exists (tcx frees it when the list
+is empty and no clsact qdisc holds it).  Records are never mutated: every
+successful request builds a new World.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Mapping, Optional
+
+Slot = tuple  # (prog: str, link: str | None)
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """One bpf_mprog bundle (tcx entry): ordered slots and the revision."""
+    slots: tuple = ()
+    revision: int = 1          # bpf_mprog_bundle_init() starts at 1
+
+
+@dataclass(frozen=True, slots=True)
+class Prog:
+    type: str = "sched_cls"
+    fd_open: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A tcx link.  ``dev`` is None once defunct (detached, device gone);
+    the link keeps holding ``prog`` while its fd is open."""
+    prog: str
+    dev: Optional[str]
+    dir: str
+    fd_open: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    present: bool = True
+    clsact: bool = False
+    ingress: Optional[Hook] = None
+    egress: Optional[Hook] = None
+
+    def hook(self, dir: str) -> Optional[Hook]:
+        return self.ingress if dir == "ingress" else self.egress
+
+    def with_hook(self, dir: str, hook: Optional[Hook]) -> "Device":
+        return replace(self, **{dir: hook})
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """Everything the executor knows.  Links that were never created (failed
+    link_create) or whose fd was closed are absent from ``links``."""
+    progs: Mapping[str, Prog] = field(default_factory=dict)
+    links: Mapping[str, Link] = field(default_factory=dict)
+    devs: Mapping[str, Device] = field(default_factory=dict)
+
+    def with_prog(self, name: str, prog: Prog) -> "World":
+        return replace(self, progs={**self.progs, name: prog})
+
+    def with_link(self, name: str, link: Optional[Link]) -> "World":
+        links = dict(self.links)
+        if link is None:
+            links.pop(name, None)
+        else:
+            links[name] = link
+        return replace(self, links=links)
+
+    def with_dev(self, name: str, dev: Device) -> "World":
+        return replace(self, devs={**self.devs, name: dev})
+
+    def prog_alive(self, name: str) -> bool:
+        """A prog exists while any reference holds it: its fd, a prog-API
+        hook entry, or an open link (attached or defunct)."""
+        p = self.progs.get(name)
+        if p is None:
+            return False
+        if p.fd_open:
+            return True
+        if any(l.prog == name for l in self.links.values()):
+            return True
+        for d in self.devs.values():
+            for h in (d.ingress, d.egress):
+                if h is not None and any(s[0] == name and s[1] is None for s in h.slots):
+                    return True
+        return False
