@@ -139,22 +139,31 @@ def _pos_rel(slots: tuple, rel, before: bool) -> Optional[int]:
     return None
 
 
+_POSITION_RULES = {
+    "attach": ("attach/before-missing", "attach/before-conflict",
+               "attach/after-missing", "attach/after-conflict"),
+    "detach": ("detach/before-missing", "detach/before-conflict",
+               "detach/after-missing", "detach/after-conflict"),
+}
+
+
 def _positions(slots: tuple, bits: int, rel, idx: int, op: str) -> int:
     """Apply the BEFORE and AFTER rules: each picks a position independently;
     all chosen positions must agree (mprog.c: "If all rules agree ...")."""
+    b_missing, b_conflict, a_missing, a_conflict = _POSITION_RULES[op]
     if bits & BEFORE:
         t = _pos_rel(slots, rel, True)
         if t is None:
-            raise Err("ENOENT", f"{op}/before-missing")
+            raise Err("ENOENT", b_missing)
         if idx != UNSET and t != idx:
-            raise Err("ERANGE", f"{op}/before-conflict")
+            raise Err("ERANGE", b_conflict)
         idx = t
     if bits & AFTER:
         t = _pos_rel(slots, rel, False)
         if t is None:
-            raise Err("ENOENT", f"{op}/after-missing")
+            raise Err("ENOENT", a_missing)
         if idx != UNSET and t != idx:
-            raise Err("ERANGE", f"{op}/after-conflict")
+            raise Err("ERANGE", a_conflict)
         idx = t
     return idx
 

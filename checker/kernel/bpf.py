@@ -161,10 +161,14 @@ class QueryOut:
 
 def prog_query(ifindex: int, attach_type: int, count: int, query_flags: int = 0,
                attach_flags: int = 0) -> QueryOut:
-    """PROG_QUERY with arrays of max(count, 1) entries for prog_ids,
-    prog_attach_flags, link_ids and link_attach_flags.  ``prog_ids`` /
-    ``link_ids`` hold the first min(count, written-back count) entries."""
-    n = max(count, 1)
+    """PROG_QUERY with arrays for prog_ids, prog_attach_flags, link_ids and
+    link_attach_flags.  ``prog_ids`` / ``link_ids`` hold the first
+    min(count, written-back count) entries.  The arrays have at least
+    max(count, 1) entries, and never fewer than 64 (> the 63 an mprog hook can
+    hold), so that no count (even one that wraps as u32) lets the kernel
+    write past them."""
+    count = _u32(count)
+    n = max(min(count, 1 << 16), 64)
     arrays = [(ctypes.c_uint32 * n)() for _ in range(4)]
     prog_ids, prog_flags, link_ids, link_flags = arrays
     buf = _attr([(0, "I", _u32(ifindex)), (4, "I", _u32(attach_type)),

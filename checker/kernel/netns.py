@@ -25,6 +25,7 @@ import threading
 
 CLONE_NEWNET = 0x40000000
 _NS_PATH = "/proc/thread-self/ns/net"
+TC_H_CLSACT = 0xFFFFFFF1
 
 _libc = None
 
@@ -219,8 +220,14 @@ class Devices:
         return "ok"
 
     def clsact_del(self, ifindex: int) -> str:
+        """Delete the clsact qdisc, addressed by parent TC_H_CLSACT only (handle
+        0, no TCA_KIND).  The usual form (handle ffff:, kind "clsact", what
+        ``ipr.tc("del", "clsact", i)`` sends) answers a delete on a device that
+        *had* a clsact with EINVAL ("Invalid handle": the ingress queue then
+        holds noop_qdisc), and ENOENT only if it never had one; this form gives
+        ENOENT in both cases ("Cannot delete qdisc with handle of zero")."""
         try:
-            self.ipr.tc("del", "clsact", ifindex)
+            self.ipr.tc("del", index=ifindex, parent=TC_H_CLSACT, handle=0)
         except Exception as e:
             return _nl_errname(e)
         return "ok"

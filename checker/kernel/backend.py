@@ -1,0 +1,401 @@
+"""The live-kernel backend: replays steps with bpf(2) on veth devices inside a
+private network namespace.
+
+Object names map to fds and kernel ids:
+
+* ``load`` declares a prog name, ``link_create`` a link name, ``dev_add`` a
+  device name (a veth pair; the peer is invisible to the model).
+* Every fd handed out is moved to a high number (F_DUPFD_CLOEXEC from a floor
+  that only grows, starting at 1000), so a closed name's number is never
+  reused by a later object of this backend.
+* A name whose fd is closed, or that was never created (failed load or
+  link_create), used as an fd gets a number that is verified closed and never
+  opened by this backend -> EBADF.  Used as an id it gets its last known id,
+  or UNUSED_ID if it never had one.
+* ``Raw(v)`` goes to the kernel verbatim; a non-zero Raw fd that happens to be
+  open in this process is refused (ValueError): it would not mean "no object".
+* fd 0 is kept open (on /dev/null if need be), so fd 0 is "a file that is not
+  a BPF object" (EINVAL), not EBADF.
+* A deleted device keeps its old ifindex (ifindexes are allocated cyclically
+  per namespace), so later requests on it get ENODEV.
+
+The calling thread enters the namespace only for the duration of each
+``apply``/``hooks`` call and always leaves it again.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import resource
+from dataclasses import dataclass
+from typing import Optional
+
+from ..constants import ATTACH_TYPE, ID, LINK, flag_bits
+from ..errors import BackendUnavailable, SpecCrash
+from ..model import OK, OPS, Outcome, QueryResult, Raw, Ref, Step
+from . import bpf
+from .netns import Devices, NetNS
+
+FD_FLOOR = 1000
+UNUSED_ID = 0x7FFFFFF0        # an id (and ifindex) that names nothing
+QUERY_DEFAULT_COUNT = 64
+
+
+@dataclass
+class _Obj:
+    kind: str                 # "prog" or "link"
+    fd: Optional[int] = None  # open fd, None once closed / never created
+    id: Optional[int] = None  # last known kernel id, None if never created
+    type: str = ""            # prog type name (progs)
+
+
+@dataclass
+class _Dev:
+    ifindex: int
+    present: bool = True
+
+
+class KernelBackend:
+    """checker.backend.Backend on the running kernel (tcx hooks on veth)."""
+
+    name = "kernel"
+
+    def __init__(self, dialect: str = "linux"):
+        if dialect != "linux":
+            raise ValueError(f"dialect {dialect!r} is not implemented by the kernel backend")
+        self.dialect = dialect
+        self._closed = False
+        self._ns: Optional[NetNS] = None
+        self._devs_nl: Optional[Devices] = None
+        reason = kernel_available()
+        if reason is not None:
+            raise BackendUnavailable(reason)
+        _ensure_fd0()
+        _ensure_fd_room()
+        self._floor = FD_FLOOR
+        self._dead: Optional[int] = None
+        self.progs: dict[str, _Obj] = {}
+        self.links: dict[str, _Obj] = {}
+        self.devs: dict[str, _Dev] = {}
+        self._retired: list[int] = []      # fds of objects whose name was re-declared
+        # Every (kind, id) this backend created -> its name; kept after close
+        # and re-declaration, so queries render held objects by name.
+        self._names: dict[tuple[str, int], str] = {}
+        try:
+            self._ns = NetNS()
+            self._devs_nl = Devices(self._ns)
+        except Exception as e:
+            self.close()
+            raise BackendUnavailable(f"cannot set up a private network namespace: {e}") from e
+
+    # -- context manager ------------------------------------------------------
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        """Close link fds, prog fds, then drop the namespace (which deletes
+        its devices).  Idempotent."""
+        if getattr(self, "_closed", True) and self._ns is None:
+            return
+        self._closed = True
+        for table in (getattr(self, "links", {}), getattr(self, "progs", {})):
+            for obj in table.values():
+                if obj.fd is not None:
+                    bpf.close_fd(obj.fd)
+                    obj.fd = None
+        for fd in getattr(self, "_retired", []):
+            bpf.close_fd(fd)
+        self._retired = []
+        nl, self._devs_nl = self._devs_nl, None
+        ns, self._ns = self._ns, None
+        try:
+            if nl is not None:
+                nl.close()
+        finally:
+            if ns is not None:
+                ns.close()
+
+    # -- fds and ids ----------------------------------------------------------
+
+    def _adopt(self, fd: int) -> int:
+        """Move a fresh fd above the floor; the floor moves past it."""
+        try:
+            new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, self._floor)
+        finally:
+            os.close(fd)
+        self._floor = new + 1
+        return new
+
+    def _closed_fd(self) -> int:
+        """A number that is not open now and that this backend never opens."""
+        if self._dead is None or bpf.fd_is_open(self._dead):
+            n = self._floor
+            while bpf.fd_is_open(n):
+                n += 1
+            self._dead = n
+            self._floor = n + 1
+        return self._dead
+
+    def _lookup(self, name: str, link_first: bool = False) -> Optional[_Obj]:
+        order = (self.links, self.progs) if link_first else (self.progs, self.links)
+        for table in order:
+            if name in table:
+                return table[name]
+        return None
+
+    def _fd(self, ref: Optional[Ref]) -> int:
+        if ref is None:
+            return 0
+        if isinstance(ref, Raw):
+            if ref.value != 0 and bpf.fd_is_open(ref.value):
+                raise ValueError(f"raw fd {ref.value} is open in this process; a raw fd must "
+                                 "name no object (pick another number)")
+            return ref.value
+        obj = self._lookup(ref)
+        if obj is not None and obj.fd is not None:
+            return obj.fd
+        return self._closed_fd()
+
+    def _id(self, ref: Optional[Ref], link_first: bool) -> int:
+        if ref is None:
+            return 0
+        if isinstance(ref, Raw):
+            return ref.value
+        obj = self._lookup(ref, link_first)
+        if obj is not None and obj.id is not None:
+            return obj.id
+        return UNUSED_ID
+
+    def _relative(self, ref: Optional[Ref], bits: int) -> int:
+        if bits & ID:
+            return self._id(ref, bool(bits & LINK))
+        return self._fd(ref)
+
+    def _ifindex(self, dev: Optional[str]) -> int:
+        d = self.devs.get(dev) if dev is not None else None
+        return d.ifindex if d is not None else UNUSED_ID
+
+    @staticmethod
+    def _attach_type(step: Step) -> int:
+        try:
+            return ATTACH_TYPE[step.dir]
+        except KeyError:
+            raise ValueError(f"{step.op}: dir must be one of {sorted(ATTACH_TYPE)}, "
+                             f"got {step.dir!r}") from None
+
+    @staticmethod
+    def _name(ref, what: str) -> str:
+        if not isinstance(ref, str):
+            raise ValueError(f"{what} needs an object name, got {ref!r}")
+        return ref
+
+    def _declare(self, table: dict, name: str, obj: _Obj) -> None:
+        old = table.get(name)
+        if old is not None and old.fd is not None:
+            self._retired.append(old.fd)     # still released by close()
+        table[name] = obj
+        self._names[(obj.kind, obj.id)] = name
+
+    # -- Backend API ----------------------------------------------------------
+
+    def apply(self, step: Step) -> Outcome:
+        if self._closed:
+            raise RuntimeError("KernelBackend is closed")
+        handler = getattr(self, "_op_" + step.op, None)
+        if step.op not in OPS or handler is None:
+            raise ValueError(f"unknown op {step.op!r}")
+        with self._ns.entered():
+            return handler(step)
+
+    def hooks(self) -> dict[tuple[str, str], QueryResult]:
+        if self._closed:
+            raise RuntimeError("KernelBackend is closed")
+        res = {}
+        with self._ns.entered():
+            for name, d in self.devs.items():
+                if not d.present:
+                    continue
+                for dir, at in ATTACH_TYPE.items():
+                    q = bpf.prog_query(d.ifindex, at, QUERY_DEFAULT_COUNT)
+                    if q.errno != OK:
+                        raise SpecCrash(f"query of present device {name!r} {dir} failed: {q.errno}")
+                    res[(name, dir)] = self._result(q)
+        return res
+
+    # -- ops ------------------------------------------------------------------
+
+    def _op_load(self, s: Step) -> Outcome:
+        name = self._name(s.prog, "load")
+        ptype = s.type or "sched_cls"
+        if ptype not in bpf.PROG_TYPE:
+            raise ValueError(f"load: unknown prog type {ptype!r}")
+        fd, err = bpf.prog_load(bpf.PROG_TYPE[ptype], name)
+        if err is not None:
+            if name not in self.progs:
+                self.progs[name] = _Obj("prog", type=ptype)
+            return Outcome(err)
+        fd = self._adopt(fd)
+        info, err = bpf.obj_info(fd)
+        if err is not None:
+            bpf.close_fd(fd)
+            raise SpecCrash(f"OBJ_GET_INFO_BY_FD on a fresh prog failed: {err}")
+        self._declare(self.progs, name, _Obj("prog", fd, info[1], ptype))
+        return Outcome(OK)
+
+    def _op_attach(self, s: Step) -> Outcome:
+        bits = flag_bits(s.flags)
+        at = self._attach_type(s)
+        return Outcome(bpf.prog_attach(self._ifindex(s.dev), self._fd(s.prog), at, bits,
+                                       self._fd(s.replace), self._relative(s.relative, bits),
+                                       s.expected_revision))
+
+    def _op_detach(self, s: Step) -> Outcome:
+        bits = flag_bits(s.flags)
+        at = self._attach_type(s)
+        return Outcome(bpf.prog_detach(self._ifindex(s.dev), self._fd(s.prog), at, bits,
+                                       self._relative(s.relative, bits), s.expected_revision))
+
+    def _op_query(self, s: Step) -> Outcome:
+        at = self._attach_type(s)
+        count = QUERY_DEFAULT_COUNT if s.count is None else s.count
+        q = bpf.prog_query(self._ifindex(s.dev), at, count, s.query_flags, s.attach_flags)
+        if q.errno not in (OK, "ENOSPC"):
+            return Outcome(q.errno)
+        return Outcome(q.errno, query=self._result(q))
+
+    def _result(self, q: bpf.QueryOut) -> QueryResult:
+        names = self._names
+        progs = tuple(names.get(("prog", i), f"#{i}") for i in q.prog_ids)
+        links = tuple(None if i == 0 else names.get(("link", i), f"#{i}") for i in q.link_ids)
+        return QueryResult(q.count, q.revision, progs, links)
+
+    def _op_link_create(self, s: Step) -> Outcome:
+        name = self._name(s.link, "link_create")
+        bits = flag_bits(s.flags)
+        at = self._attach_type(s)
+        fd, err = bpf.link_create(self._fd(s.prog), self._ifindex(s.dev), at, bits,
+                                  self._relative(s.relative, bits), s.expected_revision)
+        if err is not None:
+            if name not in self.links:
+                self.links[name] = _Obj("link")
+            return Outcome(err)
+        fd = self._adopt(fd)
+        info, err = bpf.obj_info(fd)
+        if err is not None:
+            bpf.close_fd(fd)
+            raise SpecCrash(f"OBJ_GET_INFO_BY_FD on a fresh link failed: {err}")
+        self._declare(self.links, name, _Obj("link", fd, info[1]))
+        return Outcome(OK)
+
+    def _op_link_update(self, s: Step) -> Outcome:
+        return Outcome(bpf.link_update(self._fd(s.link), self._fd(s.prog), flag_bits(s.flags),
+                                       self._fd(s.old_prog)))
+
+    def _op_link_detach(self, s: Step) -> Outcome:
+        return Outcome(bpf.link_detach(self._fd(s.link)))
+
+    def _op_close(self, s: Step) -> Outcome:
+        ref = s.link if s.link is not None else s.prog
+        if not isinstance(ref, str):
+            return Outcome("EBADF")          # never close raw numbers
+        obj = self._lookup(ref)
+        if obj is None or obj.fd is None:
+            return Outcome("EBADF")
+        fd, obj.fd = obj.fd, None
+        os.close(fd)
+        return Outcome(OK)
+
+    def _op_dev_add(self, s: Step) -> Outcome:
+        name = self._name(s.dev, "dev_add")
+        ifindex, err = self._devs_nl.add(name)
+        if err == OK:
+            self.devs[name] = _Dev(ifindex)
+        return Outcome(err)
+
+    def _op_dev_del(self, s: Step) -> Outcome:
+        err = self._devs_nl.delete(self._ifindex(s.dev))
+        if err == OK:
+            self.devs[s.dev].present = False
+        return Outcome(err)
+
+    def _op_clsact_add(self, s: Step) -> Outcome:
+        return Outcome(self._devs_nl.clsact_add(self._ifindex(s.dev)))
+
+    def _op_clsact_del(self, s: Step) -> Outcome:
+        return Outcome(self._devs_nl.clsact_del(self._ifindex(s.dev)))
+
+
+# ---------------------------------------------------------------------------
+
+def _ensure_fd0() -> None:
+    """fd 0 must be an open file that is not a BPF object."""
+    if not bpf.fd_is_open(0):
+        fd = os.open(os.devnull, os.O_RDONLY)
+        if fd != 0:
+            os.dup2(fd, 0, inheritable=True)
+            os.close(fd)
+
+
+def _ensure_fd_room() -> None:
+    """F_DUPFD needs fd numbers above FD_FLOOR: raise the soft RLIMIT_NOFILE
+    towards the hard limit if it is too low."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < min(want, FD_FLOOR * 8):
+        if want <= FD_FLOOR:
+            raise BackendUnavailable(f"RLIMIT_NOFILE hard limit {hard} leaves no fds above {FD_FLOOR}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+_AVAILABLE: list = []   # cached kernel_available() answer
+
+
+def kernel_available() -> Optional[str]:
+    """None if the kernel backend can run here, else the reason it cannot."""
+    if _AVAILABLE:
+        return _AVAILABLE[0]
+    reason = _probe()
+    _AVAILABLE.append(reason)
+    return reason
+
+
+def _probe() -> Optional[str]:
+    import platform
+    if platform.system() != "Linux":
+        return f"not Linux ({platform.system()})"
+    try:
+        import pyroute2  # noqa: F401
+    except ImportError:
+        return "pyroute2 is not installed"
+    try:
+        bpf._init()
+    except OSError as e:
+        return str(e)
+    fd, err = bpf.prog_load(bpf.PROG_TYPE["sched_cls"], "probe")
+    if err is not None:
+        return f"BPF_PROG_LOAD of a sched_cls prog failed: {err} (need root / CAP_BPF+CAP_NET_ADMIN)"
+    os.close(fd)
+    try:
+        ns = NetNS()
+    except OSError as e:
+        return f"cannot create a network namespace: {e}"
+    try:
+        with ns.entered():
+            q = bpf.prog_query(1, bpf.BPF_TCX_INGRESS, 0)     # "lo" of the new namespace
+    finally:
+        ns.close()
+    if q.errno != OK:
+        return f"tcx query failed with {q.errno} (kernel without tcx, < 6.6?)"
+    if q.revision != 1:
+        return f"tcx query on an empty hook reports revision {q.revision}, not 1 (kernel < 6.6-rc6?)"
+    return None

@@ -1,0 +1,33 @@
+"""Every script in tests/scripts/ (the kernel selftests tc_opts.c / tc_links.c,
+translated) and examples/ passes on the reference executor: every errno,
+count, revision, order and link owner it asserts."""
+from __future__ import annotations
+
+import pytest
+
+from checker.executor import Executor
+from checker.runner import run_steps
+from checker.script import read_script, render_step
+
+from conftest import EXAMPLES, SCRIPTS
+
+
+def failures_of(path) -> list[str]:
+    script = read_script(str(path))
+    out = []
+    for r in run_steps(script.steps, Executor(script.dialect)):
+        if not r.passed:
+            out.append(f"{path.name}:{r.step.line}: {render_step(r.step)}: {'; '.join(r.failures)} "
+                       f"[{r.outcome.rule}]")
+    return out
+
+
+@pytest.mark.parametrize("path", SCRIPTS + EXAMPLES, ids=lambda p: p.name)
+def test_script_expectations_hold(path):
+    assert failures_of(path) == []
+
+
+def test_selftest_corpus_is_present():
+    names = {p.stem for p in SCRIPTS}
+    for must in ("test_tc_opts_basic", "test_tc_opts_before_target", "test_tc_links_before_target"):
+        assert any(n.startswith(must[:18]) for n in names), f"missing selftest translation like {must}"
