@@ -74,6 +74,12 @@ def _bad_input(e: lark.UnexpectedInput, text: str, path: str, lineno: int) -> Ba
         else:
             what = f"unexpected {str(tok)!r}"
         msg = f"{what}; expected {_expected(e.expected)}"
+        if tok.type != "$END" and tok.start_pos == len(src) - len(src.lstrip()):
+            # The first word of a line is the request: suggest the nearest one.
+            from .model import OPS
+            from .names import did_you_mean
+            msg = f"unknown request {str(tok)!r}{did_you_mean(str(tok), OPS + ('dialect',))}; " \
+                  f"expected one of: {', '.join(OPS)}"
     elif isinstance(e, lark.UnexpectedCharacters):
         ch = src[col - 1] if 0 < col <= len(src) else "?"
         msg = f"unexpected character {ch!r}"

@@ -24,7 +24,7 @@ U64 = 1 << 64
 
 
 def did_you_mean(word: str, candidates) -> str:
-    m = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    m = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.5)
     return f" (did you mean {m[0]!r}?)" if m else ""
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from .model import Raw, Step
+from .script import canonical_flags
 
 RAW_FD = Raw(999999)          # an fd that is not open
 RAW_ID = Raw(2147483000)      # an id that names nothing
@@ -27,7 +28,7 @@ def _flags(draw, position: bool = True) -> tuple:
         flags.append("LINK")
     if draw(st.integers(0, 30)) == 0:
         flags.append(draw(st.sampled_from(["ALLOW_MULTI", "PREORDER", 1 << 10])))
-    return tuple(sorted(set(flags), key=str))
+    return canonical_flags(flags)
 
 
 @st.composite
@@ -61,7 +62,7 @@ def sequences(draw, n_progs: int = 5, n_links: int = 3, devs=("d0", "d1"), max_r
             flags = _flags(draw)
             rep = None
             if draw(st.integers(0, 4)) == 0:
-                flags = tuple(sorted(set(flags) | {"REPLACE"}, key=str))
+                flags = canonical_flags(flags + ("REPLACE",))
                 rep = draw(st.sampled_from(progs))
             steps.append(Step("attach", dev=dev, dir=dir, prog=draw(st.sampled_from(progs + [RAW_FD])),
                               flags=flags, relative=rel, replace=rep, expected_revision=rev))
@@ -70,7 +71,7 @@ def sequences(draw, n_progs: int = 5, n_links: int = 3, devs=("d0", "d1"), max_r
             flags = _flags(draw)
             if draw(st.integers(0, 20)) == 0:
                 flags = flags + ("REPLACE",)
-            steps.append(Step("detach", dev=dev, dir=dir, prog=prog, flags=tuple(sorted(set(flags), key=str)),
+            steps.append(Step("detach", dev=dev, dir=dir, prog=prog, flags=canonical_flags(flags),
                               relative=rel, expected_revision=rev))
         elif op == "query":
             steps.append(Step("query", dev=dev, dir=dir,
