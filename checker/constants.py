@@ -34,9 +34,17 @@ BPF_F_QUERY_EFFECTIVE = 1 << 0
 MPROG_MAX = 63
 
 
+_BITS_CACHE: dict = {}
+
+
 def flag_bits(flags: tuple) -> int:
-    """OR together a step's flags (names or raw integer bits)."""
-    bits = 0
-    for f in flags:
-        bits |= f if isinstance(f, int) else FLAGS[f]
+    """OR together a step's flags (names or raw integer bits); memoised, as a
+    sequence uses only a handful of distinct flag tuples."""
+    bits = _BITS_CACHE.get(flags)
+    if bits is None:
+        bits = 0
+        for f in flags:
+            bits |= f if isinstance(f, int) else FLAGS[f]
+        if len(_BITS_CACHE) < 4096:
+            _BITS_CACHE[flags] = bits
     return bits

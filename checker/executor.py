@@ -449,6 +449,16 @@ OPS: dict[str, Callable] = {
 }
 
 
+_PLAIN: dict = {}   # shared Outcome values without query/effects, keyed (errno, rule)
+
+
+def _plain(errno: str, rule: str) -> Outcome:
+    o = _PLAIN.get((errno, rule))
+    if o is None:
+        o = _PLAIN[(errno, rule)] = Outcome(errno, rule)
+    return o
+
+
 def step(w: World, s: Step) -> tuple[Outcome, World]:
     """Apply one request.  Total: kernel errors come back as Outcome values."""
     try:
@@ -456,7 +466,9 @@ def step(w: World, s: Step) -> tuple[Outcome, World]:
     except _QueryErr as e:
         return Outcome(e.errno, e.rule, e.query), w
     except Err as e:
-        return Outcome(e.errno, e.rule), w
+        return _plain(e.errno, e.rule), w
+    if q is None and not fx:
+        return _plain(OK, rule), w2
     return Outcome(OK, rule, q, fx), w2
 
 

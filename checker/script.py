@@ -47,6 +47,16 @@ def merge_options(step: Step, flags: list, fields: dict) -> Step:
     return replace(step, **fields) if fields else step
 
 
+def _build(kw: dict, flags: list, fields: dict, expect) -> Step:
+    """One Step construction per line (dataclasses.replace is slow)."""
+    if flags:
+        kw["flags"] = canonical_flags(flags)
+    kw.update(fields)
+    if expect is not None:
+        kw["expect"] = expect
+    return Step(**kw)
+
+
 # --------------------------------------------------------------------------
 # Fast path
 
@@ -192,26 +202,27 @@ def parse_line_fast(text: str, lineno: int):
     op = t[0]
     if op == "attach":
         dev, dir = _hook(t, 2)
-        s = Step("attach", prog=_obj(t[1]), dev=dev, dir=dir, line=lineno)
+        kw = {"op": "attach", "prog": _obj(t[1]), "dev": dev, "dir": dir, "line": lineno}
         flags, fields = _options(t, 4, end, "attach")
     elif op == "detach":
         if len(t) > 2 and t[2] in ("ingress", "egress"):
             dev, dir = _hook(t, 1)
-            s, k = Step("detach", dev=dev, dir=dir, line=lineno), 3
+            kw, k = {"op": "detach", "dev": dev, "dir": dir, "line": lineno}, 3
         else:
             dev, dir = _hook(t, 2)
-            s, k = Step("detach", prog=_obj(t[1]), dev=dev, dir=dir, line=lineno), 4
+            kw, k = {"op": "detach", "prog": _obj(t[1]), "dev": dev, "dir": dir, "line": lineno}, 4
         flags, fields = _options(t, k, end, "attach")
     elif op == "query":
         dev, dir = _hook(t, 1)
-        s = Step("query", dev=dev, dir=dir, line=lineno)
+        kw = {"op": "query", "dev": dev, "dir": dir, "line": lineno}
         flags, fields = _options(t, 3, end, "query")
     elif op == "link_create":
         dev, dir = _hook(t, 3)
-        s = Step("link_create", link=_name(t[1]), prog=_obj(t[2]), dev=dev, dir=dir, line=lineno)
+        kw = {"op": "link_create", "link": _name(t[1]), "prog": _obj(t[2]), "dev": dev, "dir": dir,
+              "line": lineno}
         flags, fields = _options(t, 5, end, "attach")
     elif op == "link_update" and end >= 3:
-        s = Step("link_update", link=_obj(t[1]), prog=_obj(t[2]), line=lineno)
+        kw = {"op": "link_update", "link": _obj(t[1]), "prog": _obj(t[2]), "line": lineno}
         flags, fields = _options(t, 3, end, "update")
     elif op == "load" and end in (2, 4):
         if end == 4 and t[2] != "type":
@@ -227,7 +238,7 @@ def parse_line_fast(text: str, lineno: int):
         return ("dialect", _name(t[1]))
     else:
         raise _Reject
-    return _expect(merge_options(s, flags, fields), expect)
+    return _build(kw, flags, fields, expect)
 
 
 def _expect(step: Step, expect):

@@ -48,7 +48,9 @@ class Device:
         return self.ingress if dir == "ingress" else self.egress
 
     def with_hook(self, dir: str, hook: Optional[Hook]) -> "Device":
-        return replace(self, **{dir: hook})
+        if dir == "ingress":
+            return Device(self.present, self.clsact, hook, self.egress)
+        return Device(self.present, self.clsact, self.ingress, hook)
 
 
 
@@ -62,7 +64,7 @@ class World:
     devs: Mapping[str, Device] = field(default_factory=dict)
 
     def with_prog(self, name: str, prog: Prog) -> "World":
-        return replace(self, progs={**self.progs, name: prog})
+        return World({**self.progs, name: prog}, self.links, self.devs)
 
     def with_link(self, name: str, link: Optional[Link]) -> "World":
         links = dict(self.links)
@@ -70,10 +72,10 @@ class World:
             links.pop(name, None)
         else:
             links[name] = link
-        return replace(self, links=links)
+        return World(self.progs, links, self.devs)
 
     def with_dev(self, name: str, dev: Device) -> "World":
-        return replace(self, devs={**self.devs, name: dev})
+        return World(self.progs, self.links, {**self.devs, name: dev})
 
     def prog_alive(self, name: str) -> bool:
         """A prog exists while any reference holds it: its fd, a prog-API

@@ -60,7 +60,7 @@ BAD = [
     ("attach p1 veth0 ingress rev", 6, 28, "unexpected end of line; expected a number"),
     ("attach p1 veth0 ingress $", 6, 25, "unexpected character '$'"),
     ("attach p1 veth0 ingress flags=BEFOR", 6, 31, "unknown flag 'BEFOR' (did you mean 'BEFORE'?)"),
-    ("attach q1 veth0 ingress", 6, 8, "unknown name 'q1' for the program (did you mean 'p1'?)"),
+    ("attach p11 veth0 ingress", 6, 8, "unknown name 'p11' for the program (did you mean 'p1'?)"),
     ("attach p1 veth9 ingress", 6, 11, "unknown device 'veth9' (did you mean 'veth0'?)"),
     ("load p1", 6, 6, "duplicate declaration of program 'p1' (first declared on line 2)"),
     ("load p3 type xpd", 6, 14, "unknown program type 'xpd' (did you mean 'xdp'?)"),

@@ -105,7 +105,7 @@ class KernelBackend:
     def close(self) -> None:
         """Close link fds, prog fds, then drop the namespace (which deletes
         its devices).  Idempotent."""
-        if getattr(self, "_closed", True) and self._ns is None:
+        if getattr(self, "_closed", True) and getattr(self, "_ns", None) is None:
             return
         self._closed = True
         for table in (getattr(self, "links", {}), getattr(self, "progs", {})):
@@ -116,8 +116,8 @@ class KernelBackend:
         for fd in getattr(self, "_retired", []):
             bpf.close_fd(fd)
         self._retired = []
-        nl, self._devs_nl = self._devs_nl, None
-        ns, self._ns = self._ns, None
+        nl, self._devs_nl = getattr(self, "_devs_nl", None), None
+        ns, self._ns = getattr(self, "_ns", None), None
         try:
             if nl is not None:
                 nl.close()

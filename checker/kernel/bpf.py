@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import platform
 import struct
@@ -234,7 +235,6 @@ def link_info(fd: int) -> tuple[tuple[int, int, int, int] | None, str | None]:
 
 
 def fd_is_open(fd: int) -> bool:
-    import fcntl
     try:
         fcntl.fcntl(fd, fcntl.F_GETFD)
     except OSError:

@@ -16,7 +16,6 @@ Netlink failures come back as errno names, never as exceptions.
 """
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import os
@@ -47,20 +46,44 @@ def _setns(fd: int) -> None:
     _check(_lib().setns(fd, CLONE_NEWNET), "setns(CLONE_NEWNET)")
 
 
-@contextlib.contextmanager
-def _sigint_deferred():
-    """Hold SIGINT back while the thread's namespace is being switched, so a
-    KeyboardInterrupt cannot land between "moved" and "remembered to move
-    back".  (Only effective in the main thread, where Python runs handlers;
-    elsewhere it is a no-op.)"""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+class _SigintDeferred:
+    """While active (main thread only), SIGINT is recorded instead of raising
+    KeyboardInterrupt; on exit the original handler is reinstated and, if a
+    SIGINT came meanwhile, called.  So a KeyboardInterrupt can never land
+    between "moved into the namespace" and "moved back": it is raised right
+    after the thread is home again.  Other threads never see
+    KeyboardInterrupt (Python runs signal handlers in the main thread only),
+    so there this is a no-op."""
+
+    __slots__ = ("old", "hit")
+
+    def __init__(self):
+        self.old = None
+        self.hit = False
+
+    def _record(self, signum, frame):
+        self.hit = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            old = signal.getsignal(signal.SIGINT)
+            if old is not None:              # None: installed from C, cannot restore
+                signal.signal(signal.SIGINT, self._record)
+                self.old = old
+        return self
+
+    def __exit__(self, *exc):
+        old, self.old = self.old, None
+        if old is None:
+            return False
+        signal.signal(signal.SIGINT, old)
+        if self.hit:
+            self.hit = False
+            if callable(old):
+                old(signal.SIGINT, None)     # default_int_handler raises KeyboardInterrupt
+            elif old == signal.SIG_DFL:
+                signal.raise_signal(signal.SIGINT)
+        return False
 
 
 def current_netns_inode() -> int:
@@ -73,7 +96,7 @@ class NetNS:
     def __init__(self):
         self.fd: int | None = None
         self.inode = 0
-        with _sigint_deferred():
+        with _SigintDeferred():
             saved = os.open(_NS_PATH, os.O_RDONLY | os.O_CLOEXEC)
             try:
                 try:
@@ -92,28 +115,14 @@ class NetNS:
             finally:
                 os.close(saved)
 
-    @contextlib.contextmanager
-    def entered(self):
-        """Run the body with the calling thread inside this namespace.
-        Re-entrant; the thread always returns to its previous namespace."""
+    def entered(self) -> "_Inside":
+        """``with ns.entered():`` runs the body with the calling thread inside
+        this namespace and always moves it back, on exceptions too.  SIGINT
+        is deferred while inside (see _SigintDeferred): keep bodies short.
+        Re-entrant: nested use inside the namespace is a no-op."""
         if self.fd is None:
             raise RuntimeError("network namespace already closed")
-        if current_netns_inode() == self.inode:
-            yield self            # this thread is already inside
-            return
-        saved = None
-        try:
-            with _sigint_deferred():
-                saved = os.open(_NS_PATH, os.O_RDONLY | os.O_CLOEXEC)
-                _setns(self.fd)
-            yield self
-        finally:
-            with _sigint_deferred():
-                if saved is not None:
-                    try:
-                        _setns(saved)     # harmless if we never left
-                    finally:
-                        os.close(saved)
+        return _Inside(self)
 
     def close(self) -> None:
         """Drop our reference; the kernel destroys the namespace (and its
@@ -131,16 +140,72 @@ class NetNS:
         self.close()
 
 
-@contextlib.contextmanager
-def new_netns():
-    """Move the calling thread into a brand-new network namespace for the
-    body; on every exit path move it back and drop the namespace."""
-    ns = NetNS()
-    try:
-        with ns.entered():
-            yield ns
-    finally:
-        ns.close()
+class _Inside:
+    """Context manager of NetNS.entered() (a class, not a generator: no
+    window between "moved" and "armed to move back")."""
+
+    __slots__ = ("ns", "saved", "defer")
+
+    def __init__(self, ns: NetNS):
+        self.ns = ns
+        self.saved: int | None = None
+        self.defer: _SigintDeferred | None = None
+
+    def __enter__(self) -> NetNS:
+        if current_netns_inode() == self.ns.inode:
+            return self.ns                   # already inside: nothing to undo
+        self.defer = _SigintDeferred().__enter__()
+        try:
+            self.saved = os.open(_NS_PATH, os.O_RDONLY | os.O_CLOEXEC)
+            _setns(self.ns.fd)
+        except BaseException:
+            self._leave()
+            raise
+        return self.ns
+
+    def __exit__(self, *exc):
+        self._leave()
+        return False
+
+    def _leave(self) -> None:
+        saved, self.saved = self.saved, None
+        defer, self.defer = self.defer, None
+        try:
+            if saved is not None:
+                try:
+                    _setns(saved)            # harmless if we never left
+                finally:
+                    os.close(saved)
+        finally:
+            if defer is not None:
+                defer.__exit__(None, None, None)   # may raise a deferred KeyboardInterrupt
+
+
+class new_netns:
+    """``with new_netns() as ns:`` moves the calling thread into a brand-new
+    network namespace for the body; on every exit path (exceptions and
+    KeyboardInterrupt included) it moves back and drops the namespace."""
+
+    def __init__(self):
+        self.ns: NetNS | None = None
+        self._inside: _Inside | None = None
+
+    def __enter__(self) -> NetNS:
+        self.ns = NetNS()
+        try:
+            self._inside = self.ns.entered()
+            self._inside.__enter__()
+        except BaseException:
+            self.ns.close()
+            raise
+        return self.ns
+
+    def __exit__(self, *exc):
+        try:
+            self._inside.__exit__(*exc)
+        finally:
+            self.ns.close()
+        return False
 
 
 # ---------------------------------------------------------------------------
