@@ -1,6 +1,9 @@
 """Open a script (.mprog) or a JSON vector (.json) as a dialect + step stream."""
 from __future__ import annotations
 
+import io
+import os
+import stat
 from typing import Iterator
 
 from .errors import BadInput
@@ -38,10 +41,17 @@ class Stream:
             self._steps: Iterator[Step] = iter(self.script.steps)
             return
         try:
-            # One cheap pass decides whether this is a checking run or a trace run.
-            with open(path, encoding="utf-8") as f:
-                self.has_expectations = any("=>" in line.split("#", 1)[0] for line in f)
-            self._file = open(path, encoding="utf-8")
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                # A pipe or /dev/stdin can be read only once: keep it in memory.
+                with open(path, encoding="utf-8") as f:
+                    self._file = io.StringIO(f.read())
+                self.has_expectations = any("=>" in line.split("#", 1)[0] for line in self._file)
+                self._file.seek(0)
+            else:
+                # One cheap pass decides whether this is a checking run or a trace run.
+                with open(path, encoding="utf-8") as f:
+                    self.has_expectations = any("=>" in line.split("#", 1)[0] for line in f)
+                self._file = open(path, encoding="utf-8")
         except OSError as e:
             raise BadInput(f"cannot read file: {e.strerror}", path, 0, 0) from None
         except UnicodeDecodeError as e:

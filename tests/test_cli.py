@@ -101,3 +101,10 @@ def test_convert_round_trip_through_files(tmp_path):
     assert mprog("convert", s, "-o", j2, cwd=tmp_path).returncode == 0
     a, b = json.loads(j.read_text()), json.loads(j2.read_text())
     assert a["steps"] == b["steps"]
+
+
+def test_script_from_a_pipe_is_checked(tmp_path):
+    text = TOUR.read_text().replace("=> ok count 0 rev 1 []", "=> ok count 0 rev 7 []")
+    r = subprocess.run([sys.executable, "-m", "checker", "run", "/dev/stdin"], input=text, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "revision: expected 7, got 1" in r.stdout

@@ -29,5 +29,7 @@ def test_script_expectations_hold(path):
 
 def test_selftest_corpus_is_present():
     names = {p.stem for p in SCRIPTS}
-    for must in ("test_tc_opts_basic", "test_tc_opts_before_target", "test_tc_links_before_target"):
-        assert any(n.startswith(must[:18]) for n in names), f"missing selftest translation like {must}"
+    for must in ("test_tc_opts_basic", "test_tc_opts_before_target", "test_tc_opts_max_target",
+                 "test_tc_opts_query_target", "test_tc_links_basic", "test_tc_links_replace_target",
+                 "test_tc_opts_chain_mixed", "test_tc_links_dev_cleanup_target"):
+        assert must in names, f"missing selftest translation {must}"
