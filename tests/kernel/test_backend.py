@@ -25,23 +25,9 @@ RCU_EXPEDITED = "/sys/kernel/rcu_expedited"
 IN = dict(dev="a", dir="ingress")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _fast_rcu():
-    """tcx mutations wait in synchronize_rcu(); expedited grace periods make
-    them ~150x faster.  Restored to the previous value in any case."""
-    try:
-        with open(RCU_EXPEDITED) as f:
-            prev = f.read().strip()
-        with open(RCU_EXPEDITED, "w") as f:
-            f.write("1")
-    except OSError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        with open(RCU_EXPEDITED, "w") as f:
-            f.write(prev)
+@pytest.fixture(autouse=True)
+def _fast_rcu(expedited_rcu):
+    """Expedited RCU (tests/kernel/conftest.py) makes tcx mutations ~150x faster."""
 
 
 @pytest.fixture
