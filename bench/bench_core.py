@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -90,15 +89,11 @@ def bench_memory(lines: int) -> list[tuple[int, float]]:
             for s in random_stream(n, seed=3):
                 f.write(render_step(s) + " => ok\n" if s.op in ("dev_add", "load") else render_step(s) + "\n")
             path = f.name
-        code = ("import resource,sys,runpy;sys.argv=['mprog','run','--json',sys.argv[1]];"
-                "import checker.cli as c;import io,contextlib;"
-                "buf=open('/dev/null','w');"
-                "rc=None\nwith contextlib.redirect_stdout(buf): rc=c.main(sys.argv[1:])\n"
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-        # --json buffers per-step results; measure the streaming (text) mode instead.
-        code = ("import resource,sys,contextlib;import checker.cli as c\n"
+        # VmHWM of the child itself: ru_maxrss would carry this (large)
+        # parent's size across fork+exec on Linux.
+        code = ("import sys,contextlib;import checker.cli as c\n"
                 "with contextlib.redirect_stdout(open('/dev/null','w')): c.main(['run', sys.argv[1]])\n"
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+                "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
         r = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True)
         os.unlink(path)
         out.append((n, int(r.stdout.strip().splitlines()[-1]) / 1024))
