@@ -151,20 +151,15 @@ def _positions(slots: tuple, bits: int, rel, idx: int, op: str) -> int:
     """Apply the BEFORE and AFTER rules: each picks a position independently;
     all chosen positions must agree (mprog.c: "If all rules agree ...")."""
     b_missing, b_conflict, a_missing, a_conflict = _POSITION_RULES[op]
-    if bits & BEFORE:
-        t = _pos_rel(slots, rel, True)
-        if t is None:
-            raise Err("ENOENT", b_missing)
-        if idx != UNSET and t != idx:
-            raise Err("ERANGE", b_conflict)
-        idx = t
-    if bits & AFTER:
-        t = _pos_rel(slots, rel, False)
-        if t is None:
-            raise Err("ENOENT", a_missing)
-        if idx != UNSET and t != idx:
-            raise Err("ERANGE", a_conflict)
-        idx = t
+    for flag, before, missing, conflict in ((BEFORE, True, b_missing, b_conflict),
+                                            (AFTER, False, a_missing, a_conflict)):
+        if bits & flag:
+            t = _pos_rel(slots, rel, before)
+            if t is None:
+                raise Err("ENOENT", missing)
+            if idx != UNSET and t != idx:
+                raise Err("ERANGE", conflict)
+            idx = t
     return idx
 
 

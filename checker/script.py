@@ -302,6 +302,18 @@ def _flags_text(flags) -> str:
     return "|".join(f if isinstance(f, str) else hex(f) for f in flags)
 
 
+def _replaced(out: list, flags: list, value, sugar: str, key: str) -> None:
+    """A replaced/old program: the sugar word when REPLACE is set (it implies
+    the flag), else the exact field."""
+    if value is None:
+        return
+    if "REPLACE" in flags:
+        flags.remove("REPLACE")
+        out += [sugar, _r(value)]
+    else:
+        out.append(f"{key}={_r(value)}")
+
+
 def render_step(s: Step) -> str:
     out = [s.op]
     flags = list(s.flags)
@@ -325,12 +337,7 @@ def render_step(s: Step) -> str:
             out.append(f"attach_flags={s.attach_flags}")
     elif s.op == "link_update":
         out += [_r(s.link), _r(s.prog)]
-        if s.old_prog is not None:
-            if "REPLACE" in flags:
-                flags.remove("REPLACE")
-                out += ["old", _r(s.old_prog)]
-            else:
-                out.append(f"old_prog={_r(s.old_prog)}")
+        _replaced(out, flags, s.old_prog, "old", "old_prog")
         if flags:
             out.append("flags=" + _flags_text(flags))
     else:  # attach, detach, link_create
@@ -351,12 +358,7 @@ def render_step(s: Step) -> str:
                 out.append(_r(s.relative))
         elif s.relative is not None:
             out.append(f"relative={_r(s.relative)}")
-        if s.replace is not None:
-            if "REPLACE" in flags:
-                flags.remove("REPLACE")
-                out += ["replace", _r(s.replace)]
-            else:
-                out.append(f"replace={_r(s.replace)}")
+        _replaced(out, flags, s.replace, "replace", "replace")
         if s.expected_revision:
             out += ["rev", str(s.expected_revision)]
         if flags:
