@@ -41,6 +41,8 @@ def cmd_diff(args) -> int:
 
 
 def register(sub) -> None:
+    from . import fuzz_cli
+    fuzz_cli.register(sub)
     d = sub.add_parser("diff", help="run files on the model and the live kernel; show the first "
                                     "divergence per file")
     d.add_argument("files", nargs="+", metavar="FILE")

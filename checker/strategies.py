@@ -56,18 +56,22 @@ def sequences(draw, n_progs: int = 5, n_links: int = 3, devs=("d0", "d1"), max_r
                                      "clsact_add", "clsact_del"]))
         dev = draw(st.sampled_from(devs))
         dir = draw(st.sampled_from(DIRS))
-        rev = draw(st.sampled_from([0, 0, 0, 1, 2, 3, 4, 5]))
+        # Mostly unguarded: a nonzero guard is usually stale and ESTALE is
+        # checked first, which would hide every later rule.
+        rev = draw(st.sampled_from([0] * 9 + [1, 2, 3]))
         rel = draw(st.one_of(st.none(), ref_pool())) if draw(st.booleans()) else None
         if op == "attach":
             flags = _flags(draw)
             rep = None
-            if draw(st.integers(0, 4)) == 0:
+            if draw(st.integers(0, 3)) == 0:
                 flags = canonical_flags(flags + ("REPLACE",))
-                rep = draw(st.sampled_from(progs))
-            steps.append(Step("attach", dev=dev, dir=dir, prog=draw(st.sampled_from(progs + [RAW_FD])),
+                rep = draw(st.one_of(st.sampled_from(progs), ref_pool()))
+            if rep is not None and draw(st.booleans()):
+                flags = ("REPLACE",)          # plain in-place replace
+            steps.append(Step("attach", dev=dev, dir=dir, prog=draw(st.sampled_from(progs + links[:1] + [RAW_FD])),
                               flags=flags, relative=rel, replace=rep, expected_revision=rev))
         elif op == "detach":
-            prog = draw(st.one_of(st.none(), st.sampled_from(progs)))
+            prog = draw(st.one_of(st.none(), st.sampled_from(progs), ref_pool()))
             flags = _flags(draw)
             if draw(st.integers(0, 20)) == 0:
                 flags = flags + ("REPLACE",)
@@ -80,16 +84,23 @@ def sequences(draw, n_progs: int = 5, n_links: int = 3, devs=("d0", "d1"), max_r
                               attach_flags=draw(st.sampled_from([0] * 12 + [1]))))
         elif op == "link_create" and links_left:
             name = links_left.pop(0)
-            steps.append(Step("link_create", link=name, prog=draw(st.sampled_from(progs)), dev=dev, dir=dir,
-                              flags=_flags(draw), relative=rel, expected_revision=rev))
+            prog = draw(st.sampled_from(progs)) if draw(st.integers(0, 8)) else draw(ref_pool())
+            # Links should mostly come to exist, so later requests can use them.
+            flags = _flags(draw) if draw(st.integers(0, 2)) == 0 else ()
+            steps.append(Step("link_create", link=name, prog=prog, dev=dev, dir=dir,
+                              flags=flags, relative=rel if flags else None, expected_revision=rev))
             links.append(name)
         elif op == "link_update" and links:
-            old = draw(st.one_of(st.none(), st.sampled_from(progs)))
+            # Mostly well-formed updates; sometimes a wrong kind, a raw fd or a stray flag.
+            old = draw(st.one_of(st.none(), st.sampled_from(progs), ref_pool()))
             flags = ("REPLACE",) if old is not None and draw(st.integers(0, 5)) else ()
-            steps.append(Step("link_update", link=draw(st.sampled_from(links)),
-                              prog=draw(st.sampled_from(progs)), old_prog=old, flags=flags))
+            if draw(st.integers(0, 12)) == 0:
+                flags = canonical_flags(flags + (draw(st.sampled_from(["BEFORE", "ID"])),))
+            link = draw(st.sampled_from(links)) if draw(st.integers(0, 6)) else draw(ref_pool())
+            new = draw(st.sampled_from(progs)) if draw(st.integers(0, 6)) else draw(ref_pool())
+            steps.append(Step("link_update", link=link, prog=new, old_prog=old, flags=flags))
         elif op == "link_detach" and links:
-            steps.append(Step("link_detach", link=draw(st.sampled_from(links + progs[:1]))))
+            steps.append(Step("link_detach", link=draw(st.sampled_from(links + progs[:1] + [RAW_FD]))))
         elif op == "close" and draw(st.integers(0, 2)) == 0:
             steps.append(Step("close", **({"link": draw(st.sampled_from(links))} if links and draw(st.booleans())
                                           else {"prog": draw(st.sampled_from(progs))})))

@@ -3,35 +3,112 @@
 tcx mutations wait in synchronize_rcu() (~115 changes/s); writing 1 to
 /sys/kernel/rcu_expedited makes them ~150x faster.  It is a machine-wide
 setting, so it is only changed on request (``mprog fuzz --expedited-rcu``,
-the kernel tests) and the previous value is restored on every exit path:
-normal exit, exceptions, Ctrl-C (KeyboardInterrupt) and SIGTERM (turned into
-an exception while the context is active).
+the kernel tests) and the original value is restored on every exit path:
+normal exit, exceptions, Ctrl-C and SIGTERM (turned into an exception while
+the context is active).
+
+Concurrent runs (two campaigns, a campaign during the tests) share one
+record under an flock: the first holder saves the original value, the last
+one to leave restores it.  A holder that died without leaving (SIGKILL) is
+pruned by pid, so its hold cannot pin the setting forever.
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
+import os
 import signal
 import threading
 
 PATH = "/sys/kernel/rcu_expedited"
+STATE = "/run/mprog-checker-rcu.json"
+LOCK = "/run/mprog-checker-rcu.lock"
 
 
 class Terminated(Exception):
     """SIGTERM arrived while rcu_expedited was changed."""
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _locked():
+    fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read_state() -> dict:
+    try:
+        with open(STATE) as f:
+            st = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    st["holders"] = [p for p in st.get("holders", []) if _alive(p)]
+    return st
+
+
+def _write_state(st: dict) -> None:
+    if st.get("holders"):
+        tmp = STATE + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(st, f)
+        os.replace(tmp, STATE)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(STATE)
+
+
+def _acquire() -> str:
+    """Register this process as a holder; returns the original value."""
+    with _locked():
+        st = _read_state()
+        if not st.get("holders") and "saved" not in st:
+            with open(PATH) as f:
+                st = {"saved": f.read().strip(), "holders": []}
+        # (A record whose holders all died keeps its "saved" value: the
+        # current value is theirs, not the original.)
+        st["holders"].append(os.getpid())
+        with open(PATH, "w") as f:
+            f.write("1")
+        _write_state(st)
+        return st["saved"]
+
+
+def _release() -> None:
+    with _locked():
+        st = _read_state()
+        holders = st.get("holders", [])
+        if os.getpid() in holders:
+            holders.remove(os.getpid())
+        if not holders and "saved" in st:
+            with open(PATH, "w") as f:
+                f.write(st["saved"])
+        st["holders"] = holders
+        _write_state(st)
+
+
 @contextlib.contextmanager
 def expedited_rcu(enabled: bool = True):
-    """Set rcu_expedited=1 for the duration; yields the previous value (or
+    """Set rcu_expedited=1 for the duration; yields the original value (or
     None when nothing was changed: disabled, or the file is not writable)."""
     if not enabled:
         yield None
         return
     try:
-        with open(PATH) as f:
-            prev = f.read().strip()
-        with open(PATH, "w") as f:
-            f.write("1")
+        prev = _acquire()
     except OSError:
         yield None
         return
@@ -43,7 +120,6 @@ def expedited_rcu(enabled: bool = True):
     try:
         yield prev
     finally:
-        with open(PATH, "w") as f:
-            f.write(prev)
+        _release()
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
