@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import sys
@@ -53,30 +54,33 @@ def run_file(path: str, backend_kind: str, as_json: bool, out) -> int:
         try:
             trace = collections.deque(maxlen=TRACE_CONTEXT)
             steps_json, failed = [], 0
-            for r in run_steps(stream, backend):
-                o = r.outcome
-                if as_json:
-                    steps_json.append({"index": r.index, "line": r.step.line, "errno": o.errno,
-                                       "rule": o.rule, "query": _query_json(o.query),
-                                       "failures": r.failures})
-                    failed += not r.passed
-                    continue
-                line = f"  step {r.index} (line {r.step.line}): {render_step(r.step)}\n      -> {outcome_summary(o)}"
-                if o.rule:
-                    line += f"  [{o.rule}]"
-                if not stream.has_expectations:
-                    print(line, file=out)
-                    continue
-                trace.append(line)
-                if not r.passed:
-                    failed += 1
-                    print(f"FAIL {path}: step {r.index} (line {r.step.line}): {render_step(r.step)}", file=out)
-                    for f in r.failures:
-                        print(f"  {f}", file=out)
-                    print(f"  rule: {o.rule or '(kernel)'}", file=out)
-                    print(f"  trace (last {len(trace)} steps, {backend.name} backend):", file=out)
-                    for t in trace:
-                        print("  " + t, file=out)
+            # The kernel backend stays inside its namespace for the whole file.
+            session = backend.session() if hasattr(backend, "session") else contextlib.nullcontext()
+            with session:
+                for r in run_steps(stream, backend):
+                    o = r.outcome
+                    if as_json:
+                        steps_json.append({"index": r.index, "line": r.step.line, "errno": o.errno,
+                                           "rule": o.rule, "query": _query_json(o.query),
+                                           "failures": r.failures})
+                        failed += not r.passed
+                        continue
+                    line = f"  step {r.index} (line {r.step.line}): {render_step(r.step)}\n      -> {outcome_summary(o)}"
+                    if o.rule:
+                        line += f"  [{o.rule}]"
+                    if not stream.has_expectations:
+                        print(line, file=out)
+                        continue
+                    trace.append(line)
+                    if not r.passed:
+                        failed += 1
+                        print(f"FAIL {path}: step {r.index} (line {r.step.line}): {render_step(r.step)}", file=out)
+                        for f in r.failures:
+                            print(f"  {f}", file=out)
+                        print(f"  rule: {o.rule or '(kernel)'}", file=out)
+                        print(f"  trace (last {len(trace)} steps, {backend.name} backend):", file=out)
+                        for t in trace:
+                            print("  " + t, file=out)
             if as_json:
                 print(json.dumps({"file": path, "passed": not failed, "steps": steps_json}), file=out)
             elif not stream.has_expectations:

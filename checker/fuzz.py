@@ -89,7 +89,7 @@ def run_sequence(steps, summary: Summary) -> Optional[Divergent]:
     model = Executor()
     mo, ko = [], []
     clock = time.perf_counter
-    with KernelBackend() as kb:
+    with KernelBackend() as kb, kb.session():
         for i, s in enumerate(steps):
             a = model.apply(s)
             t0 = clock()

@@ -65,6 +65,7 @@ class KernelBackend:
             raise ValueError(f"dialect {dialect!r} is not implemented by the kernel backend")
         self.dialect = dialect
         self._closed = False
+        self._session = None            # the _Inside of an open session(), if any
         self._ns: Optional[NetNS] = None
         self._devs_nl: Optional[Devices] = None
         reason = kernel_available()
@@ -208,12 +209,37 @@ class KernelBackend:
 
     # -- Backend API ----------------------------------------------------------
 
+    def session(self):
+        """``with backend.session():`` keeps the thread inside the private
+        namespace across many apply() calls, saving two setns() per request
+        (about half the cost of a request with expedited RCU).  Ctrl-C stays
+        responsive: a SIGINT that arrives during the session is raised as
+        KeyboardInterrupt at the next apply(), and the thread is moved home
+        before the exception leaves the ``with``."""
+        inside = self._ns.entered()
+        backend = self
+
+        class _Session:
+            def __enter__(self_):
+                inside.__enter__()
+                backend._session = inside
+                return backend
+
+            def __exit__(self_, *exc):
+                backend._session = None
+                return inside.__exit__(*exc)
+        return _Session()
+
     def apply(self, step: Step) -> Outcome:
         if self._closed:
             raise RuntimeError("KernelBackend is closed")
         handler = getattr(self, "_op_" + step.op, None)
         if step.op not in OPS or handler is None:
             raise ValueError(f"unknown op {step.op!r}")
+        sess = self._session
+        if sess is not None and sess.defer is not None and sess.defer.hit:
+            sess.defer.hit = False
+            raise KeyboardInterrupt("SIGINT during a kernel session")
         with self._ns.entered():
             return handler(step)
 

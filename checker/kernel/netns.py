@@ -22,8 +22,13 @@ import os
 import signal
 import threading
 
+# The C-level signal module: signal.signal() wraps every call in enum
+# conversions, which cost more than the setns() calls around each request.
+import _signal
+
 CLONE_NEWNET = 0x40000000
 _NS_PATH = "/proc/thread-self/ns/net"
+_TLS = threading.local()        # .inside: the NetNS this thread is in (via entered())
 TC_H_CLSACT = 0xFFFFFFF1
 
 _libc = None
@@ -66,9 +71,9 @@ class _SigintDeferred:
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            old = signal.getsignal(signal.SIGINT)
+            old = _signal.getsignal(_signal.SIGINT)
             if old is not None:              # None: installed from C, cannot restore
-                signal.signal(signal.SIGINT, self._record)
+                _signal.signal(_signal.SIGINT, self._record)
                 self.old = old
         return self
 
@@ -76,7 +81,7 @@ class _SigintDeferred:
         old, self.old = self.old, None
         if old is None:
             return False
-        signal.signal(signal.SIGINT, old)
+        _signal.signal(_signal.SIGINT, old)
         if self.hit:
             self.hit = False
             if callable(old):
@@ -144,20 +149,25 @@ class _Inside:
     """Context manager of NetNS.entered() (a class, not a generator: no
     window between "moved" and "armed to move back")."""
 
-    __slots__ = ("ns", "saved", "defer")
+    __slots__ = ("ns", "saved", "defer", "outer")
 
     def __init__(self, ns: NetNS):
         self.ns = ns
         self.saved: int | None = None
         self.defer: _SigintDeferred | None = None
+        self.outer = None
 
     def __enter__(self) -> NetNS:
-        if current_netns_inode() == self.ns.inode:
+        # Re-entrancy is tracked per thread (cheaper than stat()ing the
+        # thread's namespace on every request).
+        if getattr(_TLS, "inside", None) is self.ns:
             return self.ns                   # already inside: nothing to undo
         self.defer = _SigintDeferred().__enter__()
         try:
             self.saved = os.open(_NS_PATH, os.O_RDONLY | os.O_CLOEXEC)
             _setns(self.ns.fd)
+            self.outer = getattr(_TLS, "inside", None)
+            _TLS.inside = self.ns
         except BaseException:
             self._leave()
             raise
@@ -174,6 +184,7 @@ class _Inside:
             if saved is not None:
                 try:
                     _setns(saved)            # harmless if we never left
+                    _TLS.inside = self.outer
                 finally:
                     os.close(saved)
         finally:

@@ -495,3 +495,22 @@ def test_sigint_inside_is_deferred_until_home(kb):
             inside = netns_inode()           # still running: the interrupt waits
     assert inside == kb._ns.inode
     assert netns_inode() == home
+
+
+def test_session_stays_inside_and_sigint_surfaces_at_the_next_request(kb):
+    """In a session() the thread stays in the namespace between requests; a
+    SIGINT becomes KeyboardInterrupt at the next apply(), and the thread is
+    home when it leaves the ``with``."""
+    import signal
+    home = netns_inode()
+    do(kb, "dev_add", dev="a")
+    load(kb, "p1", "p2")
+    with pytest.raises(KeyboardInterrupt):
+        with kb.session():
+            do(kb, "attach", prog="p1", **IN)
+            assert netns_inode() == kb._ns.inode
+            signal.raise_signal(signal.SIGINT)
+            assert netns_inode() == kb._ns.inode
+            do(kb, "attach", prog="p2", **IN)     # raises before touching the kernel
+    assert netns_inode() == home
+    q(kb, ["p1"], 2, **IN)                        # p2 was never attached
