@@ -6,7 +6,6 @@ is deterministic), "dev" (random, quick) and "thorough" (many examples).
 from __future__ import annotations
 
 import os
-import pathlib
 
 from hypothesis import HealthCheck, settings
 
@@ -16,8 +15,3 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("thorough", max_examples=5000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-REPO = pathlib.Path(__file__).resolve().parent.parent
-SCRIPTS = sorted((REPO / "tests" / "scripts").glob("*.mprog"))
-RULE_CASES = sorted((REPO / "tests" / "rules").glob("*/*.mprog"))
-EXAMPLES = sorted((REPO / "examples").glob("*.mprog"))

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import REPO
+from corpus import REPO
 
 TOUR = REPO / "examples" / "tour.mprog"
 

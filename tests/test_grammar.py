@@ -13,7 +13,7 @@ from checker.errors import BadInput
 from checker.script import _Reject, parse_line_fast, read_script, render_step
 from checker.strategies import sequences
 
-from conftest import EXAMPLES, RULE_CASES, SCRIPTS
+from corpus import EXAMPLES, RULE_CASES, SCRIPTS
 
 HEADER = "dev_add veth0\nload p1\nload p2\nload x1 type xdp\nlink_create l1 p2 veth0 ingress\n"
 

@@ -13,7 +13,7 @@ from checker.rules import LINUX
 from checker.runner import run_steps
 from checker.script import read_script, render_step
 
-from conftest import REPO, RULE_CASES
+from corpus import REPO, RULE_CASES
 
 MARK = re.compile(r"#([!+])\s*([a-z_]+/[a-z\-]+)")
 

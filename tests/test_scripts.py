@@ -9,7 +9,7 @@ from checker.executor import Executor
 from checker.runner import run_steps
 from checker.script import read_script, render_step
 
-from conftest import EXAMPLES, SCRIPTS
+from corpus import EXAMPLES, SCRIPTS
 
 
 def failures_of(path) -> list[str]:

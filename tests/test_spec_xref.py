@@ -8,7 +8,7 @@ import re
 from checker import constants
 from checker.rules import LINUX
 
-from conftest import REPO
+from corpus import REPO
 
 SPEC = REPO / "spec"
 HEADING = re.compile(r"^### `([^`]+)`\n(.*?)(?=^#|\Z)", re.S | re.M)

@@ -13,7 +13,7 @@ from checker.runner import run_steps
 from checker.script import read_script, render_script
 from checker.vectors import dumps_vector, read_vector
 
-from conftest import EXAMPLES, REPO, RULE_CASES, SCRIPTS
+from corpus import EXAMPLES, REPO, RULE_CASES, SCRIPTS
 
 SCHEMA = json.loads((REPO / "spec" / "vector.schema.json").read_text())
 FIXTURES = SCRIPTS + RULE_CASES + EXAMPLES
