@@ -19,6 +19,8 @@ class BadInput(Exception):
         self.source_line = source_line
 
     def render(self) -> str:
+        if not self.line:            # about the file as a whole (unreadable, not UTF-8)
+            return f"{self.path}: {self.message}"
         head = f"{self.path}:{self.line}:{self.column}: {self.message}"
         if self.source_line is None:
             return head

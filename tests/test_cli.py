@@ -108,3 +108,9 @@ def test_script_from_a_pipe_is_checked(tmp_path):
     r = subprocess.run([sys.executable, "-m", "checker", "run", "/dev/stdin"], input=text, cwd=tmp_path,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "revision: expected 7, got 1" in r.stdout
+
+
+def test_unreadable_file_exits_2(tmp_path):
+    r = mprog("run", tmp_path / "missing.mprog", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == f"{tmp_path / 'missing.mprog'}: cannot read file: No such file or directory\n"
