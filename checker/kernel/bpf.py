@@ -45,6 +45,8 @@ BPF_PROG_ATTACH = 8
 BPF_PROG_DETACH = 9
 BPF_OBJ_GET_INFO_BY_FD = 15
 BPF_PROG_QUERY = 16
+BPF_PROG_GET_FD_BY_ID = 13
+BPF_LINK_GET_FD_BY_ID = 30
 BPF_LINK_CREATE = 28
 BPF_LINK_UPDATE = 29
 BPF_LINK_DETACH = 34
@@ -247,3 +249,15 @@ def close_fd(fd: int) -> None:
         os.close(fd)
     except OSError:
         pass
+
+
+def id_alive(kind: str, obj_id: int) -> bool:
+    """Whether a program (kind "prog") or link ("link") with this id still
+    exists: GET_FD_BY_ID succeeds (the fd is closed at once) or fails with
+    something other than ENOENT.  Used by the resource-safety tests."""
+    cmd = BPF_PROG_GET_FD_BY_ID if kind == "prog" else BPF_LINK_GET_FD_BY_ID
+    fd, err = sys_bpf(cmd, _attr([(0, "I", _u32(obj_id))]))
+    if err is None:
+        os.close(fd)
+        return True
+    return err != "ENOENT"

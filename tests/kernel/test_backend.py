@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from checker.kernel import KernelBackend, kernel_available
+from checker.kernel import KernelBackend, bpf, kernel_available
 
 _REASON = kernel_available()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=f"kernel backend unavailable: {_REASON}")
@@ -376,6 +376,7 @@ def test_no_resource_leaks():
     links_before = subprocess.run(["ip", "-d", "link"], capture_output=True, text=True).stdout
     tcx_before = _host_tcx()
     ours = set()
+    objects = []                                  # (kind, id) of every prog and link created
     for i in range(200):
         b = KernelBackend()
         ours.add(b._ns.inode)
@@ -386,8 +387,20 @@ def test_no_resource_leaks():
         do(b, "clsact_add", dev="a")
         if i % 2:
             do(b, "close", prog="p")
+        objects += [(o.kind, o.id) for o in list(b.progs.values()) + list(b.links.values())]
+        assert all(bpf.id_alive(k, i) for k, i in objects[-3:])
         b.close()
     assert len(ours) >= 1
+    assert len(objects) == 600
+    # Namespaces are destroyed by the kernel's cleanup_net work, after the
+    # last fd is closed; devices (and the prog-API references they hold) go
+    # then.  Wait for it, boundedly.
+    deadline = time.monotonic() + 30
+    alive = objects
+    while alive and time.monotonic() < deadline:
+        alive = [o for o in alive if bpf.id_alive(*o)]
+        time.sleep(0.1)
+    assert alive == []
     assert len(os.listdir("/proc/self/fd")) == fds_before
     assert not (_visible_netns() & ours)
     # Same namespaces visible as before.  Another process's thread may sit in

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from checker.kernel import KernelBackend, kernel_available
+from checker.kernel import bpf, KernelBackend, kernel_available
 
 _REASON = kernel_available()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=f"kernel backend unavailable: {_REASON}")
@@ -60,9 +60,20 @@ def test_short_sequences_leave_nothing(expedited_rcu):
             ours.add(kb._ns.inode)
             for st in steps:
                 assert observable(m.apply(st)) == observable(kb.apply(st))
+            objects.extend((o.kind, o.id) for o in list(kb.progs.values()) + list(kb.links.values())
+                           if o.id is not None)
 
+    objects = []
     run()
     assert n[0] == 1000
+    # No program or link outlives its sequence (after the kernel's
+    # asynchronous namespace cleanup, waited for boundedly).
+    deadline = time.monotonic() + 30
+    alive = objects
+    while alive and time.monotonic() < deadline:
+        alive = [o for o in alive if bpf.id_alive(*o)]
+        time.sleep(0.1)
+    assert objects and alive == []
     assert len(os.listdir("/proc/self/fd")) == fds
     assert not (_visible_netns() & ours)
     for _ in range(10):
