@@ -1,4 +1,5 @@
-"""Sub-commands beyond run/convert: ``diff`` (model vs kernel)."""
+"""Sub-commands beyond run/convert: ``diff`` (model vs kernel) here; ``fuzz``,
+``verify``, ``solve`` and ``plan`` register from their own modules."""
 from __future__ import annotations
 
 import sys
@@ -41,8 +42,10 @@ def cmd_diff(args) -> int:
 
 
 def register(sub) -> None:
-    from . import fuzz_cli
+    from . import fuzz_cli, solve_cli, verify_cli
     fuzz_cli.register(sub)
+    verify_cli.register(sub)
+    solve_cli.register(sub)
     d = sub.add_parser("diff", help="run files on the model and the live kernel; show the first "
                                     "divergence per file")
     d.add_argument("files", nargs="+", metavar="FILE")

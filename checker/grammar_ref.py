@@ -26,16 +26,16 @@ _TERMINAL_NAMES = {
 }
 
 
-def grammar_text() -> str:
-    """The grammar shipped inside the wheel (checker/grammar/), or the
+def grammar_text(name: str = "mprog.lark") -> str:
+    """A grammar shipped inside the wheel (checker/grammar/), or the
     repository's grammar/ when running from a source checkout."""
     try:
-        res = resources.files("checker") / "grammar" / "mprog.lark"
+        res = resources.files("checker") / "grammar" / name
         if res.is_file():
             return res.read_text(encoding="utf-8")
     except (FileNotFoundError, ModuleNotFoundError):
         pass
-    return (Path(__file__).resolve().parent.parent / "grammar" / "mprog.lark").read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent.parent / "grammar" / name).read_text(encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=1)

@@ -16,6 +16,17 @@ def is_vector(path: str) -> bool:
     return path.endswith(".json")
 
 
+def read_text(path: str) -> str:
+    """A whole UTF-8 file; an unreadable one is bad input (``file: message``)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise BadInput(f"cannot read file: {e.strerror}", path, 0, 0) from None
+    except UnicodeDecodeError as e:
+        raise BadInput(f"not UTF-8 text ({e.reason})", path, 0, 0) from None
+
+
 def load(path: str) -> Script:
     """Read a whole file (scripts and vectors alike)."""
     try:

@@ -1,11 +1,26 @@
-"""Paths of the repository's script corpus, shared by the tests.  (A module of
-its own: ``from conftest import ...`` is ambiguous once tests/kernel has a
-conftest.py too.)"""
+"""Paths of the repository's script corpus, and a helper, shared by the
+tests.  (A module of its own: ``from conftest import ...`` is ambiguous once
+tests/kernel has a conftest.py too.)"""
 from __future__ import annotations
 
+import argparse
+import io
 import pathlib
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SCRIPTS = sorted((REPO / "tests" / "scripts").glob("*.mprog"))
 RULE_CASES = sorted((REPO / "tests" / "rules").glob("*/*.mprog"))
 EXAMPLES = sorted((REPO / "examples").glob("*.mprog"))
+DIRECTIVES = REPO / "examples" / "directives"
+
+
+def run_solve_cli(*argv):
+    """``mprog solve`` / ``mprog plan`` in-process: (exit status, stdout, stderr)."""
+    from checker import solve_cli
+    p = argparse.ArgumentParser(prog="mprog")
+    sub = p.add_subparsers(dest="command", required=True)
+    solve_cli.register(sub)
+    args = p.parse_args([str(a) for a in argv])
+    out, err = io.StringIO(), io.StringIO()
+    code = args.func(args, out, err)
+    return code, out.getvalue(), err.getvalue()

@@ -1,0 +1,150 @@
+"""Read one tcx hook of the running system: BPF_PROG_QUERY plus the
+programs' kernel names.  Read-only: it queries, looks programs up by id and
+closes what it opened; it never attaches, detaches or changes a device, so
+it may look at any namespace, the host's included (``mprog plan --live``).
+
+Names.  A program is named by its kernel name (bpf_prog_info.name) when
+that is usable in scripts and directive files — an identifier, not a word of
+either language, unique on the hook — and ``id<N>`` (its program id)
+otherwise; a link is ``link<N>`` (its link id).  ``LiveHook.legend`` says
+which name is which kernel object, so a plan can be carried out by id.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Optional
+
+from ..errors import BackendUnavailable, BadInput
+from . import bpf
+from .backend import kernel_available
+from .netns import NetNS, _Inside
+
+ATTACH_TYPE = {"ingress": bpf.BPF_TCX_INGRESS, "egress": bpf.BPF_TCX_EGRESS}
+QUERY_COUNT = 64                     # > the 63 entries an mprog hook can hold
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+_GENERATED = re.compile(r"(?:id|link)[0-9]+\Z")
+# Words of the script and directive languages: a program named like one of
+# them would read as the keyword.
+_RESERVED = {"before", "after", "replace", "rev", "flags", "relative", "expected_revision", "id",
+             "link", "type", "dialect", "ingress", "egress", "first", "last", "app", "ok", "count"}
+# struct bpf_prog_info (include/uapi/linux/bpf.h): char name[BPF_OBJ_NAME_LEN = 16] at offset 64
+_PROG_INFO_LEN, _NAME_OFF = 128, 64
+
+
+@dataclass(frozen=True)
+class LiveHook:
+    dev: str
+    dir: str
+    revision: int
+    slots: tuple                     # ((prog name, link name or None), ...)
+    legend: tuple[str, ...]          # "name = prog id N (kernel name 'x')", per slot
+
+
+class _Existing(NetNS):
+    """A namespace somebody else made, opened by path (/run/netns/NAME,
+    /proc/PID/ns/net); closing drops only our reference."""
+
+    def __init__(self, path: str):          # noqa: D401 - no unshare here
+        self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        self.inode = os.fstat(self.fd).st_ino
+
+    def close(self) -> None:
+        # Only our reference: the namespace is not ours to end (and may be
+        # the one we are in, e.g. /proc/self/ns/net).
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+def _prog_name(prog_id: int) -> tuple[Optional[str], Optional[str]]:
+    """(kernel name, None) or (None, errno) for a program id."""
+    fd, err = bpf.sys_bpf(bpf.BPF_PROG_GET_FD_BY_ID, bpf._attr([(0, "I", prog_id)]))
+    if err is not None:
+        return None, err
+    try:
+        info = ctypes.create_string_buffer(_PROG_INFO_LEN)
+        buf = bpf._attr([(0, "I", fd), (4, "I", len(info)), (8, "Q", ctypes.addressof(info))])
+        _, err = bpf.sys_bpf(bpf.BPF_OBJ_GET_INFO_BY_FD, buf)
+        if err is not None:
+            return None, err
+        raw, = struct.unpack_from("16s", info, _NAME_OFF)
+        return raw.split(b"\0", 1)[0].decode("ascii", "replace"), None
+    finally:
+        bpf.close_fd(fd)
+
+
+def _names(prog_ids, kernel_names) -> list[str]:
+    seen: dict[str, int] = {}
+    for n in kernel_names:
+        seen[n] = seen.get(n, 0) + 1
+    out = []
+    for pid, n in zip(prog_ids, kernel_names):
+        usable = (n and _IDENT.match(n) and n.lower() not in _RESERVED and not _GENERATED.match(n)
+                  and seen[n] == 1)
+        out.append(n if usable else f"id{pid}")
+    return out
+
+
+def _query(dev: str, dir: str, where: str):
+    try:
+        ifindex = socket.if_nametoindex(dev)
+    except OSError:
+        raise BadInput(f"--live {dev}:{dir}: no device {dev!r} in {where}", "--live", 0, 0) from None
+    q = bpf.prog_query(ifindex, ATTACH_TYPE[dir], QUERY_COUNT)
+    if q.errno != "ok":
+        raise BadInput(f"--live {dev}:{dir}: BPF_PROG_QUERY failed with {q.errno}", "--live", 0, 0)
+    return q
+
+
+def read_hook(dev: str, dir: str, netns: Optional[str] = None, retries: int = 3) -> LiveHook:
+    """Query ``dev``'s tcx ``dir`` hook in the caller's namespace, or in the
+    namespace at path ``netns``.  A hook that changes while it is read (a
+    program gone, or the revision moved) is read again, up to ``retries``."""
+    reason = kernel_available()
+    if reason is not None:
+        raise BackendUnavailable(reason)
+    ns = None
+    if netns is not None:
+        try:
+            ns = _Existing(netns)
+        except OSError as e:
+            raise BadInput(f"--netns {netns}: {e.strerror}", "--netns", 0, 0) from None
+    where = f"network namespace {netns}" if netns else "this network namespace"
+    try:
+        for _ in range(retries):
+            inside = _Inside(ns) if ns is not None else None
+            if inside is not None:
+                try:
+                    inside.__enter__()
+                except OSError as e:
+                    raise BadInput(f"--netns {netns}: not a network namespace ({e.strerror})",
+                                   "--netns", 0, 0) from None
+            try:
+                q = _query(dev, dir, where)
+                kernel_names, gone = [], False
+                for pid in q.prog_ids:
+                    name, err = _prog_name(pid)
+                    gone |= err == "ENOENT"
+                    kernel_names.append(name or "")
+                again = _query(dev, dir, where)
+            finally:
+                if inside is not None:
+                    inside.__exit__(None, None, None)
+            if gone or again.revision != q.revision:
+                continue                       # raced with a change: read again
+            names = _names(q.prog_ids, kernel_names)
+            links = [f"link{i}" if i else None for i in q.link_ids]
+            legend = tuple(
+                f"{n} = prog id {pid} (kernel name {k!r})" + (f", owned by {l} = link id {lid}" if l else "")
+                for n, pid, k, l, lid in zip(names, q.prog_ids, kernel_names, links, q.link_ids))
+            return LiveHook(dev, dir, q.revision, tuple(zip(names, links)), legend)
+        raise BadInput(f"--live {dev}:{dir}: the hook kept changing while it was read "
+                       f"({retries} attempts)", "--live", 0, 0)
+    finally:
+        if ns is not None:
+            ns.close()

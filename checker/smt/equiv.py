@@ -1,0 +1,931 @@
+"""Equivalence of the z3 encoding (checker.smt.encode) and the reference executor.
+
+Method (one solver per check, timeouts reported as ``unknown``):
+
+1. **Coverage.**  For each op, z3 proves that over every well-formed hook
+   state with at most N slots and every request of the op's domain exactly
+   one rule of the chain fires (the encoding is total and deterministic).
+2. **Classes.**  The states are split into classes: one per rule that can
+   decide the op, and for a successful change also per request shape that
+   fixes where the change lands (REPLACE / BEFORE / AFTER / named program /
+   relative given).  Together the classes cover the whole space (by 1.); a
+   class no state reaches at this N is reported ``vacuous``, never dropped.
+3. **Representatives.**  z3 picks members of the class: one, then for every
+   boundary atom (n = 0, n = N, 63, relative first/last, owners linked, flag
+   bits, relative kinds, ...) one member where it holds and one where it does
+   not, whenever the class has such a member.  Each member is turned into a
+   runnable script (setup + the request), replayed on the executor, and its
+   errno, rule, post-state and revision are compared with the encoding's.
+4. **Template proof.**  From the executor's outcome on the representatives we
+   read the outcome *shape* (errno, rule, and the post-state as a function of
+   the pre-state: unchanged, insert/replace/remove at an index term such as
+   ``ir+1``), and z3 proves that for ALL states of the class (all slot
+   contents, counts <= N, revisions, indexes) the encoding's outcome is that
+   shape.  The executor's own uniformity inside a class is what the
+   representatives test; it is not lifted symbolically.
+
+A disagreement is reported with a minimal (fewest slots) runnable script.
+
+What this proves, precisely: (1) and (4) are z3 proofs about the ENCODING
+for every state with <= N slots (N up to 63): the encoding is total and, in
+each class, uniform (one errno, one rule, one post-state template).  The
+executor is then compared on the representatives only (3): that is
+sampling on the executor side, not a proof.
+
+5. **Exhaustive mode** (``verify_exhaustive``): for EVERY hook state with
+   <= k slots over a fixed alphabet (``ALPHABET`` for k = 0, the smaller
+   ``LEAN`` for k >= 1: programs, owners, revisions, device present,
+   clsact, bundle) and EVERY request of the alphabet (flags subsets,
+   relatives, replaced programs, expected revisions, fd kinds), the
+   executor runs on a World built directly, and one z3 check per case
+   proves that the encoding's outcome for exactly those inputs is the
+   executor's (errno, rule, post slots, revision, present/clsact/bundle,
+   query answer).  Complete for those bounds; about 1 ms per case.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, replace
+from typing import Callable, Optional
+
+import z3
+
+from .. import executor as _executor
+from ..constants import MPROG_MAX
+from ..model import Expect, Raw, Script, Step
+from ..script import canonical_flags, render_script
+from ..world import World
+from . import encode as E
+from .encode import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG, REL_RAW
+
+DEV, DEV2, DIR = "veth0", "veth1", "ingress"
+
+
+@dataclass(frozen=True)
+class Report:
+    """One check's result.  ``status``: proved | violated | unknown | vacuous |
+    unproved (the class is not uniform: a bug in the class split, not in
+    either side)."""
+    check: str
+    op: str
+    case: str
+    status: str
+    n_max: int
+    seconds: float = 0.0
+    detail: str = ""
+    rules: tuple = ()
+    script: str = ""
+    reps: int = 0
+
+    def line(self, timing: bool = True) -> str:
+        t = f" {self.seconds:.2f}s" if timing else ""
+        extra = f" ({self.detail})" if self.detail else ""
+        return f"{self.status:9} {self.check}:{self.op}:{self.case} N={self.n_max}{t}{extra}"
+
+
+class _Solver:
+    """One solver for one check; ``check()`` answers sat / unsat / unknown."""
+
+    def __init__(self, timeout_s: Optional[float]):
+        self.s = z3.Solver()
+        self.s.set("core.minimize", True)     # smt.core.minimize: cores list only needed rules
+        if timeout_s:
+            self.s.set("timeout", max(1, int(timeout_s * 1000)))
+        self.track: dict[str, z3.BoolRef] = {}
+
+    def add_tracked(self, tracked: list) -> None:
+        for i, t in enumerate(tracked):
+            p = z3.Bool(f"{t.label}#{i}")
+            self.track[str(p)] = t.label
+            self.s.assert_and_track(t.expr, p)
+
+    def core_rules(self) -> tuple:
+        return tuple(sorted({E.names.rule_of_label(self.track[str(c)]) for c in self.s.unsat_core()
+                             if str(c) in self.track}))
+
+
+# --------------------------------------------------------------------------
+# Problem set-up per op
+
+class Problem:
+    def __init__(self, op: str, n_max: int):
+        self.op, self.n_max = op, n_max
+        self.size = n_max + 1
+        self.pre, self.post, self.req = E.State(0, self.size), E.State(1, self.size), E.Req(0)
+        self.chain = E.encode(op, 0, self.pre, self.post, self.req)
+        self.domain = E.domain(op, self.pre, self.req, n_max)
+        r = self.req
+        self.has_rel = z3.Or(r.link_flag, r.id, r.rel_kind != REL_NONE)
+
+    # Classes: (name, rule, predicate)
+    def classes(self) -> list:
+        r = self.req
+        shapes = {
+            "attach": [("REPLACE", r.replace), ("BEFORE", r.before), ("AFTER", r.after), ("rel", self.has_rel),
+                       ("new-bundle", z3.Not(self.pre.bundle))],
+            "link_create": [("BEFORE", r.before), ("AFTER", r.after), ("rel", self.has_rel),
+                            ("new-bundle", z3.Not(self.pre.bundle))],
+            "detach": [("prog", r.prog != 0), ("BEFORE", r.before), ("AFTER", r.after), ("rel", self.has_rel),
+                       # BEFORE the first / AFTER the last entry: the victim is R itself
+                       ("edge", z3.Or(z3.And(r.before, self.chain.terms.get("ir", -2) == 0),
+                                      z3.And(r.after, self.chain.terms.get("ir", -2) == self.pre.n - 1))),
+                       ("freed", z3.And(self.pre.n == 1, z3.Not(self.pre.clsact)))],
+            "query": [("count0", self.chain.terms.get("cap", z3.IntVal(0)) == 0)],
+            "link_detach": [("freed", z3.And(self.pre.n == 1, z3.Not(self.pre.clsact)))],
+            "close": [("defunct", r.defunct), ("freed", z3.And(self.pre.n == 1, z3.Not(self.pre.clsact)))],
+            "clsact_del": [("empty", self.pre.n == 0)],
+        }.get(self.op, [])
+        out = []
+        for rule, f in self.chain.fires.items():
+            if E.LINUX[rule] != "ok" or rule == "link_update/same-prog":
+                out.append((rule, rule, f))
+                continue
+            for vals in itertools.product((True, False), repeat=len(shapes)):
+                tag = ",".join(n if v else "!" + n for (n, _), v in zip(shapes, vals))
+                pred = z3.And([f] + [e if v else z3.Not(e) for (_, e), v in zip(shapes, vals)])
+                out.append((f"{rule}[{tag}]" if tag else rule, rule, pred))
+        return out
+
+    def atoms(self) -> list:
+        """Boundary conditions each class is sampled on both sides of."""
+        p, r, t = self.pre, self.req, self.chain.terms
+        a = [("n=0", p.n == 0), ("n=1", p.n == 1), ("n=N", p.n == self.n_max),
+             ("n=62", p.n == MPROG_MAX - 1), ("exp=0", r.exp == 0), ("exp=rev", r.exp == p.rev),
+             ("link[0]", p.link[0] != 0), ("link[n-1]", E.sel(p.link, p.n - 1) != 0),
+             ("present", p.present), ("clsact", p.clsact), ("bundle", p.bundle)]
+        for fd in ("prog_fd", "repl_fd", "link_fd", "old_fd"):
+            if fd in E.USED.get(self.op, ()):
+                a += [(f"{fd}={v}", getattr(r, fd) == k) for k, v in E.FD_KINDS.items()]
+        for b in ("prog_cls", "repl_cls", "defunct"):
+            if b in E.USED.get(self.op, ()):
+                a.append((b, getattr(r, b)))
+        if self.op in ("attach", "link_create", "detach"):
+            a += [("REPLACE", r.replace), ("BEFORE", r.before), ("AFTER", r.after), ("ID", r.id),
+                  ("LINK", r.link_flag), ("stray", r.stray), ("fd_open", r.rel_fd_open),
+                  ("alive", r.rel_alive), ("type_ok", r.rel_type_ok)]
+            a += [(f"rel={v}", r.rel_kind == k) for k, v in E.REL_KINDS.items()]
+            ir = t["ir"]
+            a += [("ir=0", ir == 0), ("ir=n-1", ir == p.n - 1), ("ir=62", ir == MPROG_MAX - 1),
+                  ("link[ir]", E.sel(p.link, ir) != 0), ("rel=prog", r.rel_prog == r.prog),
+                  ("rel_in_hook", p.member(r.rel_prog))]
+            other = t.get("io", t["ip"])
+            a += [("x=ir-1", other == ir - 1), ("x=ir+1", other == ir + 1), ("link[x]", E.sel(p.link, other) != 0)]
+        if self.op == "link_update":
+            a += [("REPLACE", r.replace), ("defunct", r.defunct), ("old=cur", r.old == r.cur),
+                  ("type_ok", r.type_ok), ("prog_in_hook", p.member(r.prog))]
+        if self.op == "query":
+            cap = self.chain.terms["cap"]
+            a += [("count_given", r.has_count), ("cap=n", cap == p.n), ("cap<n", cap < p.n)]
+        return a
+
+    def rep_constraints(self) -> list:
+        """A representative must be buildable by a script from an empty world:
+        clsact_add then n attaches gives revision n + 1; small ids, short revs."""
+        p, r = self.pre, self.req
+        cs = [p.rev == p.n + 1, r.exp <= p.rev + 3]
+        for v in [r.prog, r.old, r.owner, r.rel_prog, r.rel_link, r.cur] + p.prog + p.link:
+            cs.append(v < 80)                 # ids 80.. are the builder's own objects
+            cs.append(v <= 4 * self.size + 8)
+        cs.append(r.qcap <= p.n + 3)
+        return cs
+
+    def vocab(self) -> dict:
+        """Index terms a template may use."""
+        p = self.pre
+        v = {"0": z3.IntVal(0), "n": p.n, "n-1": p.n - 1}
+        for name, t in self.chain.terms.items():
+            v[name] = t
+            if name != "cap":
+                v[f"{name}-1"], v[f"{name}+1"] = t - 1, t + 1
+        return v
+
+
+# --------------------------------------------------------------------------
+# Representatives: z3 model -> values -> script -> executor
+
+def _values(pb: Problem, m: z3.ModelRef) -> dict:
+    ev = lambda e: m.eval(e, model_completion=True)   # noqa: E731
+    iv = lambda e: ev(e).as_long()                     # noqa: E731
+    bv = lambda e: z3.is_true(ev(e))                   # noqa: E731
+    p, q, r = pb.pre, pb.post, pb.req
+    n, n2 = iv(p.n), iv(q.n)
+    vals = {"n": n, "rev": iv(p.rev), "flags": (bv(p.present), bv(p.clsact), bv(p.bundle)),
+            "post_flags": (bv(q.present), bv(q.clsact), bv(q.bundle)),
+            "slots": tuple((iv(p.prog[j]), iv(p.link[j])) for j in range(n)),
+            "post_slots": tuple((iv(q.prog[j]), iv(q.link[j])) for j in range(max(n2, 0))),
+            "post_rev": iv(q.rev), "errno": E.ERRNOS[iv(r.errno)], "rule": E.RULE_LIST[iv(r.rule)]}
+    for f in E.Req.BOOLS:
+        vals[f] = bv(getattr(r, f))
+    for f in E.Req.INTS + ("q_count", "q_rev", "q_shown"):
+        vals[f] = iv(getattr(r, f))
+    vals["terms"] = {k: iv(t) for k, t in pb.vocab().items()}
+    return vals
+
+
+def _p(i: int) -> str:
+    return f"p{i}"
+
+
+def _l(i: int) -> str:
+    return f"l{i}"
+
+
+def _flags(v: dict, *, position=True) -> tuple:
+    names = [n for n, f in (("REPLACE", "replace"), ("BEFORE", "before"), ("AFTER", "after"),
+                            ("ID", "id"), ("LINK", "link_flag")) if v[f]]
+    if v["stray"]:
+        names.append("ALLOW_MULTI")
+    return canonical_flags(names)
+
+
+def _relative_ref(v: dict):
+    k = v["rel_kind"]
+    if k == REL_NONE:
+        return None
+    if k == REL_RAW:
+        return Raw(99)
+    return _p(v["rel_prog"]) if k == REL_PROG else _l(v["rel_link"])
+
+
+OTHER_LINK, OTHER_LINK_PROG, OTHER_PROG = 90, 90, 91   # objects off the hook (veth1)
+CLOSED_FD = Raw(7)                                      # a raw fd that is not open
+
+
+def _fd_ref(kind: int, name, zero):
+    """An fd argument of kind ``kind`` (encode.FD_*): ``name`` for an open
+    program, ``zero`` for fd 0 / absent."""
+    return {FD_NONE: zero, FD_CLOSED: CLOSED_FD, FD_PROG: name,
+            FD_LINK: _l(OTHER_LINK)}[kind]
+
+
+def build_steps(op: str, v: dict) -> tuple[list, Step]:
+    """Setup steps that build the pre-state of ``v`` on veth0 ingress, and the request."""
+    ok = Expect("ok")
+    present, clsact, _bundle = v["flags"]
+    setup = [Step("dev_add", dev=DEV, expect=ok), Step("dev_add", dev=DEV2, expect=ok)]
+    if clsact:
+        setup.append(Step("clsact_add", dev=DEV, expect=ok))
+    in_hook = {p for p, _ in v["slots"]}
+    progs = {p for p, _ in v["slots"]} | {v["prog"], v["old"], v["cur"]}
+    xdp = set()
+    if v["rel_kind"] in (REL_PROG, REL_LINK):
+        progs.add(v["rel_prog"])
+        if v["rel_kind"] == REL_PROG and not v["rel_type_ok"]:
+            xdp.add(v["rel_prog"])
+    if op == "link_update" and not v["type_ok"]:
+        xdp.add(v["prog"])
+    if op in ("attach", "link_create", "detach") and not v["prog_cls"]:
+        xdp.add(v["prog"])
+    if op == "attach" and not v["repl_cls"]:
+        xdp.add(v["old"])
+    fds = [v[f] for f in ("prog_fd", "repl_fd", "link_fd", "old_fd")]
+    if FD_LINK in fds:
+        progs.add(OTHER_LINK_PROG)
+    if op in ("link_update", "link_detach") and v["link_fd"] == FD_PROG or \
+            op == "close" and v["link_fd"] == FD_PROG:
+        progs.add(OTHER_PROG)
+    progs.discard(0)
+    for p in sorted(progs):
+        setup.append(Step("load", prog=_p(p), type="xdp" if p in xdp else None, expect=ok))
+    if FD_LINK in fds:
+        setup.append(Step("link_create", link=_l(OTHER_LINK), prog=_p(OTHER_LINK_PROG), dev=DEV2,
+                          dir="egress", expect=ok))
+    for p, l in v["slots"]:
+        setup.append(Step("attach", dev=DEV, dir=DIR, prog=_p(p), expect=ok) if l == 0 else
+                     Step("link_create", link=_l(l), prog=_p(p), dev=DEV, dir=DIR, expect=ok))
+    owners = {l for _, l in v["slots"] if l}
+    closes = []
+    if v["rel_kind"] == REL_PROG and not v["rel_fd_open"]:
+        if v["rel_alive"] and v["rel_prog"] not in in_hook:
+            setup.append(Step("attach", dev=DEV2, dir=DIR, prog=_p(v["rel_prog"]), expect=ok))
+        closes.append(Step("close", prog=_p(v["rel_prog"]), expect=ok))
+    if v["rel_kind"] == REL_LINK and v["rel_link"] not in owners:
+        setup.append(Step("link_create", link=_l(v["rel_link"]), prog=_p(v["rel_prog"]), dev=DEV2,
+                          dir=DIR, expect=ok))
+        if not v["rel_fd_open"]:
+            closes.append(Step("close", link=_l(v["rel_link"]), expect=ok))
+    if v["link_fd"] == FD_LINK and v["defunct"]:
+        setup.append(Step("link_create", link=_l(v["owner"]), prog=_p(v["cur"] or v["prog"]), dev=DEV2,
+                          dir="egress", expect=ok))
+        setup.append(Step("link_detach", link=_l(v["owner"]), expect=ok))
+    setup += closes
+    if not present:
+        setup.append(Step("dev_del", dev=DEV, expect=ok))
+    if not any(st.dev == DEV2 for st in setup[2:]):
+        setup.remove(setup[1])            # veth1 only holds objects outside the hook
+    hook = dict(dev=DEV, dir=DIR)
+    prog = _fd_ref(v["prog_fd"], _p(v["prog"]), None if op == "detach" else Raw(0))
+    if op in ("attach", "link_create", "detach"):
+        common = dict(hook, flags=_flags(v), relative=_relative_ref(v), expected_revision=v["exp"])
+        if op == "attach":
+            req = Step("attach", prog=prog, replace=_fd_ref(v["repl_fd"], _p(v["old"]), None)
+                       if v["replace"] else None, **common)
+        elif op == "link_create":
+            req = Step("link_create", link=_l(v["owner"] or 1), prog=prog, **common)
+        else:
+            req = Step("detach", prog=prog, **common)
+    elif op in ("link_detach", "close", "link_update"):
+        link = _fd_ref(v["link_fd"], None, Raw(0))
+        link = {FD_LINK: _l(v["owner"]), FD_PROG: _p(OTHER_PROG)}.get(v["link_fd"], link)
+        if op == "link_detach":
+            req = Step("link_detach", link=link)
+        elif op == "close":
+            req = Step("close", prog=link) if v["link_fd"] == FD_PROG else Step("close", link=link)
+        else:
+            flags = (("REPLACE",) if v["replace"] else ()) + (("ALLOW_MULTI",) if v["stray"] else ())
+            req = Step("link_update", link=link, prog=_fd_ref(v["prog_fd"], _p(v["prog"]), Raw(0)),
+                       flags=canonical_flags(flags), old_prog=_fd_ref(v["old_fd"], _p(v["old"]), None))
+    elif op == "query":
+        req = Step("query", **hook, count=v["qcap"] if v["has_count"] else None,
+                   query_flags=(2 if v["qf_unknown"] else 0) | (1 if v["qf_effective"] else 0),
+                   attach_flags=1 if v["attach_flags"] else 0)
+    elif op == "load":
+        req = Step("load", prog=_p(OTHER_PROG + 1))
+    else:
+        req = Step(op, dev=DEV)
+    return setup, req
+
+
+def _ids(slots) -> tuple:
+    return tuple((int(p[1:]), int(l[1:]) if l else 0) for p, l in slots)
+
+
+def _hook(w: World):
+    """(slots, revision, (present, clsact, bundle)) of veth0 ingress; a hook
+    without a bundle reads as empty at revision 1."""
+    d = w.devs.get(DEV)
+    h = d.hook(DIR) if d is not None else None
+    flags = (bool(d and d.present), bool(d and d.clsact), h is not None)
+    return ((), 1, flags) if h is None else (_ids(h.slots), h.revision, flags)
+
+
+@dataclass
+class Run:
+    setup_ok: bool
+    setup_error: str = ""
+    errno: str = ""
+    rule: str = ""
+    pre: tuple = ()
+    pre_rev: int = 0
+    post: tuple = ()
+    post_rev: int = 0
+    query: tuple = ()          # (count, revision, shown entries) or ()
+    pre_flags: tuple = ()      # (present, clsact, bundle)
+    post_flags: tuple = ()
+
+
+def run_executor(step_fn: Callable, setup: list, req: Step, v: dict) -> Run:
+    w = World()
+    for i, s in enumerate(setup):
+        out, w = step_fn(w, s)
+        if out.errno != "ok":
+            return Run(False, f"setup step {i + 1} ({s.op}) returned {out.errno} ({out.rule})")
+    pre, pre_rev, pre_flags = _hook(w)
+    if (pre, pre_rev, pre_flags) != (v["slots"], v["rev"], v["flags"]):
+        return Run(False, f"setup built {pre} rev {pre_rev} {pre_flags}, wanted {v['slots']} rev {v['rev']} "
+                          f"{v['flags']}")
+    out, w2 = step_fn(w, req)
+    post, post_rev, post_flags = _hook(w2)
+    q = ()
+    if out.query is not None:
+        qr = out.query
+        q = (qr.count, qr.revision, _ids(zip(qr.progs, qr.links)))
+    return Run(True, "", out.errno, out.rule, pre, pre_rev, post, post_rev, q, pre_flags, post_flags)
+
+
+def _model_side(op: str, v: dict) -> tuple:
+    q = ()
+    if op == "query" and v["errno"] in ("ok", "ENOSPC"):
+        q = (v["q_count"], v["q_rev"], v["slots"][:v["q_shown"]])
+    return (v["errno"], v["rule"], v["post_slots"], v["post_rev"], q, v["post_flags"])
+
+
+def _exec_side(run: Run) -> tuple:
+    return (run.errno, run.rule, run.post, run.post_rev, run.query, run.post_flags)
+
+
+def _shape(op: str, run: Run, v: dict):
+    """The executor's outcome as (kind, concrete index) on this representative."""
+    pre, post = list(run.pre), list(run.post)
+    if op == "query" and run.query:
+        return ("query", len(run.query[2]))
+    if op in ("dev_add", "dev_del") and run.errno == "ok":
+        return ("reset", None)
+    if pre == post and run.pre_rev == run.post_rev:
+        return ("same", None)
+    if len(post) == len(pre) + 1:
+        for at in range(len(post)):
+            if post[:at] + post[at + 1:] == pre:
+                return ("insert", at)
+    if len(post) == len(pre) - 1:
+        for k in range(len(pre)):
+            if pre[:k] + pre[k + 1:] == post:
+                return ("remove", k)
+    if len(post) == len(pre):
+        diff = [j for j in range(len(pre)) if pre[j] != post[j]]
+        if len(diff) == 1:
+            return ("replace", diff[0])
+    return ("other", None)
+
+
+def _effect(pb: Problem, kind: str, term):
+    """The hook part (slots, count, revision) of an outcome shape."""
+    p, q, r = pb.pre, pb.post, pb.req
+    if kind == "same":
+        return E.same_hook(p, q)
+    if kind == "reset":
+        return z3.And([q.n == 0, q.rev == 1] + [x == 0 for x in q.prog + q.link])
+    if kind == "insert":
+        owner = r.owner if pb.op == "link_create" else z3.IntVal(0)
+        return E.insert_at(p, q, term, r.prog, owner)
+    if kind == "replace":
+        return E.replace_at(p, q, term, r.prog, E.sel(p.link, term))
+    if kind == "remove":
+        return z3.And(E.remove_at(p, q, term), E.settle(p, q))
+    if kind == "query":
+        return z3.And(E.same_hook(p, q), r.q_count == p.n, r.q_rev == p.rev, r.q_shown == term)
+    raise AssertionError(kind)
+
+
+# Post-state device/bundle flags as functions of the pre-state: (name, python, z3)
+_FLAG_TERMS = (
+    ("pre", lambda pre, i, n: pre[i], lambda p, q, i: (p.present, p.clsact, p.bundle)[i]),
+    ("true", lambda pre, i, n: True, lambda p, q, i: z3.BoolVal(True)),
+    ("false", lambda pre, i, n: False, lambda p, q, i: z3.BoolVal(False)),
+    ("nonempty|clsact", lambda pre, i, n: n > 0 or pre[1], lambda p, q, i: z3.Or(q.n > 0, p.clsact)),
+    ("nonempty", lambda pre, i, n: n > 0, lambda p, q, i: q.n > 0),
+)
+
+
+def _flags_template(pb: Problem, shapes: list):
+    """For present, clsact and bundle: the first term that gives the
+    executor's post value on every representative (None if none does)."""
+    p, q = pb.pre, pb.post
+    parts, tags = [], []
+    for i, var in enumerate((q.present, q.clsact, q.bundle)):
+        for name, py, zt in _FLAG_TERMS:
+            if all(py(v["flags"], i, len(run.post)) == run.post_flags[i] for _, v, run in shapes):
+                parts.append(var == zt(p, q, i))
+                tags.append(name)
+                break
+        else:
+            return None, None
+    return z3.And(parts), "/".join(tags)
+
+
+def render_counterexample(op: str, setup: list, req: Step, v: dict, title: str, detail: str) -> str:
+    """The representative as a script whose expectations are the encoding's
+    (spec) outcome: replayed on a diverging executor, an expectation fails."""
+    exp = Expect(v["errno"])
+    if op == "query" and v["errno"] in ("ok", "ENOSPC"):
+        shown = v["slots"][:v["q_shown"]]
+        exp = Expect(v["errno"], v["q_count"], v["q_rev"], tuple(_p(p) for p, _ in shown),
+                     tuple(_l(l) if l else None for _, l in shown))
+    post = v["post_slots"]
+    check = Step("query", dev=DEV, dir=DIR, expect=Expect(
+        "ok", len(post), v["post_rev"], tuple(_p(p) for p, _ in post),
+        tuple(_l(l) if l else None for _, l in post)) if v["post_flags"][0] else Expect("ENODEV"))
+    steps = tuple(setup) + (replace(req, expect=exp), check)
+    return render_script(Script(steps, name=title, description=detail))
+
+
+# --------------------------------------------------------------------------
+# The check
+
+def _atoms_values(m: z3.ModelRef, atoms: list) -> tuple:
+    return tuple(z3.is_true(m.eval(e, model_completion=True)) for _, e in atoms)
+
+
+def _check_class(pb: Problem, name: str, rule: str, pred, step_fn, timeout_s, sample: str) -> Report:
+    t0 = time.perf_counter()
+    sv = _Solver(timeout_s)
+    sv.add_tracked(pb.chain.tracked)
+    sv.s.add(pb.domain)
+    sv.s.add(pred)
+    rep = lambda status, **kw: Report("equivalence", pb.op, name, status, pb.n_max,  # noqa: E731
+                                      time.perf_counter() - t0, **kw)
+    # Representatives
+    atoms = pb.atoms() if sample == "atoms" else []
+    sv.s.push()
+    sv.s.add(pb.rep_constraints())
+    first = sv.s.check()
+    if first == z3.unknown:
+        return rep("unknown", detail=f"representative search: {sv.s.reason_unknown()}")
+    if first == z3.unsat:
+        sv.s.pop()
+        # No buildable member: is the class empty, or only our build constraints exclude it?
+        res = sv.s.check()
+        if res == z3.unsat:
+            return rep("vacuous", detail="no state with <= N slots reaches this class")
+        if res == z3.unknown:
+            return rep("unknown", detail=sv.s.reason_unknown())
+        return rep("unproved", detail="class has members but none buildable by a script")
+    models = [sv.s.model()]
+    seen = {_atoms_values(models[0], atoms)}
+    covered = [set() for _ in atoms]
+    for i, val in enumerate(seen.pop()):
+        covered[i].add(val)
+    for i, (_, a) in enumerate(atoms):
+        for want in (True, False):
+            if want in covered[i]:
+                continue
+            sv.s.push()
+            sv.s.add(a if want else z3.Not(a))
+            if sv.s.check() == z3.sat:
+                m = sv.s.model()
+                models.append(m)
+                for j, val in enumerate(_atoms_values(m, atoms)):
+                    covered[j].add(val)
+            sv.s.pop()
+    sv.s.pop()
+    # Differential run of each representative
+    shapes = []
+    for m in models:
+        v = _values(pb, m)
+        setup, req = build_steps(pb.op, v)
+        run = run_executor(step_fn, setup, req, v)
+        if not run.setup_ok or _model_side(pb.op, v) != _exec_side(run):
+            v, setup, req, run = _minimize(pb, sv, m, atoms, step_fn, v, setup, req, run)
+            what = (run.setup_error if not run.setup_ok else
+                    f"spec {_model_side(pb.op, v)[:2]} post {v['post_slots']} rev {v['post_rev']}"
+                    f" <--spec-vs-executor--> executor {(run.errno, run.rule)} post {run.post} rev {run.post_rev}")
+            return rep("violated", detail=what, reps=len(models),
+                       script=render_counterexample(pb.op, setup, req, v, f"{pb.op}: {name}", what))
+        shapes.append((_shape(pb.op, run, v), v, run))
+    kinds = {s[0][0] for s in shapes}
+    base = shapes[0][1]
+    if len(kinds) != 1 or "other" in kinds or {(s[1]["errno"], s[1]["rule"]) for s in shapes} != {(base["errno"], base["rule"])}:
+        return rep("unproved", detail=f"executor outcome shapes differ inside the class: {sorted(kinds)}",
+                   reps=len(models))
+    kind = kinds.pop()
+    vocab = pb.vocab()
+    cands = [k for k in vocab if all(s[0][1] == s[1]["terms"][k] for s in shapes)]
+    kinds_c = [(kind, c) for c in cands]
+    if kind in ("same", "reset"):
+        kinds_c = [(kind, None)] + ([("reset", None)] if kind == "same" else [])
+    if kind == "query":
+        kinds_c = [(kind, k) for k in ("0", "n", "cap") if all(s[0][1] == s[1]["terms"][k] for s in shapes)]
+    flags, ftag = _flags_template(pb, [(sh, v, run) for sh, v, run in shapes])
+    if flags is None:
+        return rep("unproved", detail="no flag term fits every representative", reps=len(models))
+    # Template proof: for all members, the encoding's outcome is the shape
+    last = "no index term fits every representative"
+    for kind, c in kinds_c:
+        term = vocab[c] if c is not None else None
+        goal = z3.And(pb.req.errno == E.errno_code(base["errno"]), pb.req.rule == E.rule_code(base["rule"]),
+                      _effect(pb, kind, term), flags)
+        sv.s.push()
+        sv.s.add(z3.Not(goal))
+        res = sv.s.check()
+        if res == z3.unsat:
+            core = sv.core_rules()
+            sv.s.pop()
+            shape = (kind if c is None else f"{kind} at {c}") + f", dev/clsact/bundle {ftag}"
+            return rep("proved", detail=f"{base['errno']} {base['rule']}, {shape}", rules=core, reps=len(models))
+        if res == z3.unknown:
+            sv.s.pop()
+            return rep("unknown", detail=f"template proof: {sv.s.reason_unknown()}", reps=len(models))
+        last = f"template {kind} at {c} fails for a class member"
+        sv.s.pop()
+    return rep("unproved", detail=last, reps=len(models))
+
+
+def _minimize(pb, sv, m, atoms, step_fn, v, setup, req, run):
+    """Smallest hook (fewest slots, then small ids) in the same class that
+    still shows the divergence: first any member, then one on the same side
+    of every atom except the size atoms."""
+    vals = _atoms_values(m, atoms)
+    keep = [a if x else z3.Not(a) for (nm, a), x in zip(atoms, vals) if not nm.startswith("n=")]
+    r = pb.req
+    small = [x <= pb.pre.n + 4 for x in [r.prog, r.old, r.owner, r.rel_prog, r.rel_link, r.cur]
+             + pb.pre.prog + pb.pre.link]
+    for n0 in range(0, v["n"] + 1):
+        for extra in ([], keep):
+            sv.s.push()
+            sv.s.add(pb.rep_constraints())
+            sv.s.add(extra + small)
+            sv.s.add(pb.pre.n == n0)
+            res = sv.s.check()
+            m2 = sv.s.model() if res == z3.sat else None
+            sv.s.pop()
+            if m2 is None:
+                continue
+            v2 = _values(pb, m2)
+            s2, r2 = build_steps(pb.op, v2)
+            run2 = run_executor(step_fn, s2, r2, v2)
+            if not run2.setup_ok or _model_side(pb.op, v2) != _exec_side(run2):
+                return v2, s2, r2, run2
+    return v, setup, req, run
+
+
+def _coverage(pb: Problem, timeout_s) -> Report:
+    t0 = time.perf_counter()
+    sv = _Solver(timeout_s)
+    sv.add_tracked(pb.chain.tracked)
+    sv.s.add(pb.domain)
+    fires = list(pb.chain.fires.values())
+    sv.s.add(z3.Not(z3.PbEq([(f, 1) for f in fires], 1)))
+    res = sv.s.check()
+    dt = time.perf_counter() - t0
+    if res == z3.unsat:
+        core = sv.core_rules()
+        return Report("coverage", pb.op, "exactly-one-rule", "proved", pb.n_max, time.perf_counter() - t0,
+                      detail=f"{len(fires)} rules", rules=core)
+    if res == z3.unknown:
+        return Report("coverage", pb.op, "exactly-one-rule", "unknown", pb.n_max, dt, sv.s.reason_unknown())
+    m = sv.s.model()
+    fired = [r for r, f in pb.chain.fires.items() if z3.is_true(m.eval(f, model_completion=True))]
+    return Report("coverage", pb.op, "exactly-one-rule", "violated", pb.n_max, dt,
+                  detail=f"rules fired: {fired or 'none'}")
+
+
+def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn: Callable = None,
+                       ops=E.OPS, sample: str = "atoms", rules=None) -> list[Report]:
+    """Prove encoding and executor agree for every hook state with <= n_max
+    slots and every request of ``ops``.  ``step_fn`` is the executor's step
+    function (default checker.executor.step); tests pass a planted-bug copy.
+    ``sample`` = "atoms" (boundary-covering representatives) or "one";
+    ``rules``: only the classes of these rules (coverage is always checked)."""
+    if not 0 <= n_max <= MPROG_MAX:
+        raise ValueError(f"n_max must be from 0 to {MPROG_MAX} (the kernel maximum), not {n_max}")
+    step_fn = step_fn or _executor.step
+    reports = []
+    for op in ops:
+        pb = Problem(op, n_max)
+        reports.append(_coverage(pb, timeout_s))
+        for name, rule, pred in pb.classes():
+            if rules is not None and rule not in rules:
+                continue
+            reports.append(_check_class(pb, name, rule, pred, step_fn, timeout_s, sample))
+    return reports
+
+
+# --------------------------------------------------------------------------
+# Exhaustive mode: every concrete (hook state, request) of a small alphabet
+
+from itertools import permutations, product   # noqa: E402
+
+from ..constants import FLAGS, MASK_MPROG, flag_bits   # noqa: E402
+from ..world import Device, Hook, Link, Prog   # noqa: E402
+
+ALPHABET = {
+    # objects: p1..p3 sched_cls with open fds (p1, p2 may sit on the hook),
+    # p5 xdp, p6 sched_cls with a closed fd; l1, l2 exist while they own a
+    # slot; l3 a defunct link holding p3; l9 never created; raw fd 7 not open.
+    "hook_progs": (1, 2), "owners": (0, 1, 2), "revs": (1, 2),
+    "progs": ("p1", "p2", "p3"), "prelude_progs": ("p5", "p6", Raw(0), "l3"),
+    "relatives": (None, "p1", "p2", "p3", "p6", "l1", "l3", "l9", Raw(7)),
+    "replaces": ("p1", "p2", "p3", "p5", "p6", None, "l3"),
+    "flag_sets": tuple(tuple(n for n, b in zip(("REPLACE", "BEFORE", "AFTER", "ID", "LINK"), bits) if b)
+                       for bits in product((0, 1), repeat=5)) + (("ALLOW_MULTI",), ("ALLOW_MULTI", "AFTER")),
+}
+
+
+# A smaller alphabet for N >= 1 (per-case z3 checks cost about 1 ms).
+LEAN = dict(ALPHABET, hook_progs=(1, 2), owners=(0, 1), progs=("p1", "p3"),
+            relatives=(None, "p1", "p3", "l1", "l9", Raw(7)), replaces=("p1", "p3", "p6", None),
+            flag_sets=ALPHABET["flag_sets"][:-1])
+
+
+def _states(n_max: int, a=ALPHABET):
+    """Every hook state: (slots, rev, (present, clsact, bundle))."""
+    yield (), 1, (False, False, False)
+    yield (), 1, (True, False, False)
+    for rev in a["revs"]:
+        yield (), rev, (True, True, True)
+    for n in range(1, n_max + 1):
+        for progs in permutations(a["hook_progs"], n):
+            for owners in product(a["owners"], repeat=n):
+                used = [o for o in owners if o]
+                if len(used) != len(set(used)):
+                    continue
+                for rev, clsact in product(a["revs"], (True, False)):
+                    yield tuple(zip(progs, owners)), rev, (True, clsact, True)
+
+
+def _world(slots, rev, flags) -> World:
+    present, clsact, bundle = flags
+    progs = {f"p{i}": Prog() for i in (1, 2, 3, 4)}
+    progs["p5"] = Prog(type="xdp")
+    progs["p6"] = Prog(fd_open=False)
+    links = {f"l{l}": Link(f"p{p}", DEV, DIR) for p, l in slots if l}
+    links["l3"] = Link("p3", None, DIR)
+    hook = Hook(tuple((f"p{p}", f"l{l}" if l else None) for p, l in slots), rev) if bundle else None
+    dev = Device(present, clsact, hook, None) if present else Device(False)
+    return World(progs, links, {DEV: dev})
+
+
+def _requests(op: str, rev: int, a=ALPHABET):
+    hook = dict(dev=DEV, dir=DIR)
+    exps = (0, rev, rev + 1)
+    if op in ("attach", "detach", "link_create"):
+        for fl, rel, exp in product(a["flag_sets"], a["relatives"], exps):
+            reps = a["replaces"] if (op == "attach" and "REPLACE" in fl) else (None,)
+            progs = a["progs"] + ((None,) if op == "detach" else ())
+            for prog, repl in product(progs, reps):
+                extra = dict(replace=repl) if op == "attach" else (dict(link="l7") if op == "link_create" else {})
+                yield Step(op, prog=prog, flags=fl, relative=rel, expected_revision=exp, **hook, **extra)
+        for prog, fl in product(a["prelude_progs"], ((), ("REPLACE",), ("ALLOW_MULTI",))):
+            extra = dict(replace="p1") if op == "attach" else (dict(link="l7") if op == "link_create" else {})
+            yield Step(op, prog=prog, flags=fl, **hook, **extra)
+    elif op in ("link_detach", "close", "link_update"):
+        targets = ("l1", "l2", "l3", "l9", Raw(0), Raw(7), "p1", "p6")
+        for t in targets:
+            if op == "link_detach":
+                yield Step(op, link=t)
+            elif op == "close":
+                yield Step(op, prog=t) if isinstance(t, str) and t.startswith("p") else Step(op, link=t)
+            else:
+                for prog, fl, old in product(("p1", "p2", "p3", "p5", "p6", Raw(0), "l3"),
+                                             ((), ("REPLACE",), ("ALLOW_MULTI",), ("BEFORE",)),
+                                             (None, "p1", "p2", "p3", "p6", "l3")):
+                    yield Step(op, link=t, prog=prog, flags=fl, old_prog=old)
+    elif op == "query":
+        for count, qf, af in product((None, 0, 1, 2, 3), (0, 1, 2, 3), (0, 1)):
+            yield Step(op, count=count, query_flags=qf, attach_flags=af, **hook)
+    elif op == "load":
+        yield Step(op, prog="p8")
+    else:
+        yield Step(op, dev=DEV)
+
+
+def _fd(w: World, ref) -> tuple:
+    """(FD kind, id, object) of an fd argument (objects.md)."""
+    if ref is None or ref == Raw(0):
+        return FD_NONE, 0, None
+    if isinstance(ref, Raw):
+        return FD_CLOSED, 0, None
+    p = w.progs.get(ref)
+    if p is not None:
+        return (FD_PROG, int(ref[1:]), p) if p.fd_open else (FD_CLOSED, 0, None)
+    l = w.links.get(ref)
+    if l is not None and l.fd_open:
+        return FD_LINK, int(ref[1:]), l
+    return FD_CLOSED, 0, None
+
+
+def _alive(w: World, name: str) -> bool:
+    """objects.md: fd open, a prog-API hook entry, or an open link holds it."""
+    p = w.progs[name]
+    held = any(l.prog == name for l in w.links.values()) or any(
+        s[0] == name and s[1] is None for d in w.devs.values() for h in (d.ingress, d.egress) if h for s in h.slots)
+    return p.fd_open or held
+
+
+def _abstract(op: str, w: World, s: Step) -> dict:
+    """The encoding's request inputs for a concrete request (written from
+    spec/objects.md, independent of checker.executor)."""
+    v = {f: False for f in E.Req.BOOLS}
+    v.update({f: 0 for f in E.Req.INTS})
+    v["rel_type_ok"] = True
+    bits = flag_bits(s.flags)
+    for f, b in (("replace", "REPLACE"), ("before", "BEFORE"), ("after", "AFTER"), ("id", "ID"),
+                 ("link_flag", "LINK")):
+        v[f] = bool(bits & FLAGS[b])
+    v["stray"] = bool(bits & ~MASK_MPROG)
+    v["exp"] = s.expected_revision
+    if op in ("attach", "link_create", "detach"):
+        kind, pid, obj = _fd(w, s.prog)
+        v.update(prog_fd=kind, prog=pid if kind == FD_PROG else 0,
+                 prog_cls=obj.type == "sched_cls" if kind == FD_PROG else True)
+        if op == "attach" and v["replace"]:
+            kind, oid, obj = _fd(w, s.replace)
+            v.update(repl_fd=kind, old=oid if kind == FD_PROG else 0,
+                     repl_cls=obj.type == "sched_cls" if kind == FD_PROG else True)
+        if op == "link_create":
+            v["owner"] = int(s.link[1:])
+        ptype = w.progs[s.prog].type if v["prog_fd"] == FD_PROG else None
+        ref = s.relative
+        if ref is None or ref == Raw(0):
+            pass
+        elif isinstance(ref, Raw):
+            v["rel_kind"] = REL_RAW
+        elif ref.startswith("p"):
+            p = w.progs[ref]
+            v.update(rel_kind=REL_PROG, rel_prog=int(ref[1:]), rel_fd_open=p.fd_open, rel_alive=_alive(w, ref),
+                     rel_type_ok=ptype is None or p.type == ptype)
+        else:
+            l = w.links.get(ref)
+            v.update(rel_kind=REL_LINK, rel_link=int(ref[1:]), rel_fd_open=l is not None,
+                     rel_prog=int(l.prog[1:]) if l else 0)
+    elif op in ("link_detach", "close", "link_update"):
+        kind, lid, obj = _fd(w, s.link if s.link is not None else s.prog)
+        v["link_fd"] = kind
+        if kind == FD_LINK:
+            v.update(owner=lid, defunct=obj.dev is None)
+            if op == "link_update":
+                v["cur"] = int(obj.prog[1:])
+            else:
+                v["prog"] = int(obj.prog[1:])
+        if op == "link_update":
+            v["stray"] = bool(bits & ~FLAGS["REPLACE"]) and not (bits & (FLAGS["BEFORE"] | FLAGS["AFTER"]))
+            kind, pid, obj = _fd(w, s.prog)
+            v.update(prog_fd=kind, prog=pid if kind == FD_PROG else 0)
+            cur = w.links[f"l{v['owner']}"].prog if v["link_fd"] == FD_LINK else None
+            v["type_ok"] = not (kind == FD_PROG and cur and obj.type != w.progs[cur].type)
+            kind, oid, _ = _fd(w, s.old_prog)
+            v.update(old_fd=kind, old=oid if kind == FD_PROG else 0)
+            v["exp"] = 0
+    elif op == "query":
+        v.update(qf_unknown=bool(s.query_flags & ~1), qf_effective=bool(s.query_flags & 1),
+                 attach_flags=bool(s.attach_flags), has_count=s.count is not None, qcap=s.count or 0)
+    return v
+
+
+def _exhaustive_op(op: str, n_max: int, step_fn, timeout_s, a=ALPHABET) -> Report:
+    t0 = time.perf_counter()
+    size = n_max + 1
+    pre, post, r = E.State(0, size), E.State(1, size), E.Req(0)
+    ch = E.encode(op, 0, pre, post, r)
+    sv = _Solver(timeout_s)
+    sv.s.add([t.expr for t in ch.tracked])
+    eq = {}                                   # (var, value) -> z3 term, built once
+
+    def is_(var, val):
+        key = (var.get_id(), val)
+        t = eq.get(key)
+        if t is None:
+            t = eq[key] = (var == val) if not isinstance(val, bool) else (var if val else z3.Not(var))
+        return t
+
+    cases = states = solved = 0
+    outcomes = set()
+    for slots, rev, flags in _states(n_max, a):
+        states += 1
+        w = _world(slots, rev, flags)
+        sv.s.push()
+        sv.s.add([is_(pre.n, len(slots)), is_(pre.rev, rev), is_(pre.present, flags[0]),
+                  is_(pre.clsact, flags[1]), is_(pre.bundle, flags[2])]
+                 + [is_(pre.prog[j], slots[j][0] if j < len(slots) else 0) for j in range(size)]
+                 + [is_(pre.link[j], slots[j][1] if j < len(slots) else 0) for j in range(size)])
+        seen = set()            # (inputs, executor outcome) already checked on this state
+        for s in _requests(op, rev, a):
+            if op == "link_update" and s.link in w.links and w.links[s.link].dev is not None \
+                    and s.link not in {f"l{l}" for _, l in slots if l}:
+                continue
+            cases += 1
+            v = _abstract(op, w, s)
+            out, w2 = step_fn(w, s)
+            ps, prev, pflags = _hook(w2)
+            want = [r.errno == E.errno_code(out.errno), r.rule == E.rule_code(out.rule),
+                    post.n == len(ps), post.rev == prev, post.present == pflags[0],
+                    post.clsact == pflags[1], post.bundle == pflags[2]]
+            want += [post.prog[j] == (ps[j][0] if j < len(ps) else 0) for j in range(size)]
+            want += [post.link[j] == (ps[j][1] if j < len(ps) else 0) for j in range(size)]
+            q = (out.query.count, out.query.revision, len(out.query.progs)) if out.query else None
+            if q is not None:
+                want += [r.q_count == q[0], r.q_rev == q[1], r.q_shown == q[2]]
+            # The z3 query depends only on (inputs, executor outcome): identical
+            # pairs on this state are the same query.
+            sig = (tuple(sorted(v.items())), out.errno, out.rule, ps, prev, pflags, q)
+            if sig in seen:
+                continue
+            seen.add(sig)
+            solved += 1
+            sv.s.push()
+            sv.s.add([is_(getattr(r, f), val) for f, val in v.items()])
+            key = (out.errno, out.rule)
+            if key not in outcomes:           # non-vacuity: the executor's outcome is a model
+                outcomes.add(key)
+                sv.s.push()
+                sv.s.add(want)
+                if sv.s.check() != z3.sat:
+                    sv.s.pop()
+                    sv.s.pop()
+                    sv.s.pop()
+                    return _exh_violation(op, n_max, t0, slots, rev, flags, s, out, ps, prev, pflags, cases)
+                sv.s.pop()
+            sv.s.add(z3.Not(z3.And(want)))
+            res = sv.s.check()
+            sv.s.pop()
+            if res == z3.unknown:
+                sv.s.pop()
+                return Report("exhaustive", op, "all-cases", "unknown", n_max, time.perf_counter() - t0,
+                              f"after {cases} cases: {sv.s.reason_unknown()}", reps=cases)
+            if res == z3.sat:
+                sv.s.pop()
+                return _exh_violation(op, n_max, t0, slots, rev, flags, s, out, ps, prev, pflags, cases)
+        sv.s.pop()
+    return Report("exhaustive", op, "all-cases", "proved", n_max, time.perf_counter() - t0,
+                  f"{cases} cases over {states} hook states, {solved} distinct z3 queries, "
+                  f"{len(outcomes)} outcomes",
+                  rules=tuple(sorted(r for _, r in outcomes)), reps=cases)
+
+
+def _exh_violation(op, n_max, t0, slots, rev, flags, s, out, ps, prev, pflags, cases) -> Report:
+    detail = (f"state {slots} rev {rev} present/clsact/bundle {flags}, request {s}: executor "
+              f"{out.errno} {out.rule} post {ps} rev {prev} {pflags} disagrees with the encoding")
+    return Report("exhaustive", op, "all-cases", "violated", n_max, time.perf_counter() - t0, detail,
+                  reps=cases)
+
+
+def verify_exhaustive(n_max: int, timeout_s: Optional[float] = None, *, step_fn: Callable = None,
+                      ops=E.OPS, alphabet: dict = None) -> list[Report]:
+    """For EVERY hook state with <= n_max slots over ALPHABET and EVERY
+    request of the alphabet, run the executor and let z3 check that the
+    encoding's outcome for exactly those inputs is the executor's (errno,
+    rule, post-state, revision, device/clsact/bundle, query answer)."""
+    step_fn = step_fn or _executor.step
+    a = alphabet or (ALPHABET if n_max == 0 else LEAN)
+    return [_exhaustive_op(op, n_max, step_fn, timeout_s, a) for op in ops]

@@ -1,0 +1,61 @@
+"""``mprog verify`` (checker.verify_cli) through an argparse built here."""
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from checker import verify_cli
+
+
+def _run(*argv) -> int:
+    p = argparse.ArgumentParser(prog="mprog")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    verify_cli.register(sub)
+    args = p.parse_args(["verify", *argv])
+    return args.func(args)
+
+
+def _few_ops(monkeypatch, **kw):
+    """The real proofs, on two ops only (the full run is `mprog verify`)."""
+    from checker import smt
+    real = smt.verify_equivalence
+    monkeypatch.setattr(smt, "verify_equivalence",
+                        lambda n, t: real(n, t, ops=("query", "clsact_del"), **kw))
+
+
+def test_proved_exits_0(capsys, monkeypatch):
+    _few_ops(monkeypatch)
+    assert _run("--only", "equivalence", "--n-max", "4") == 0
+    out = capsys.readouterr().out
+    assert "proved    coverage:query:exactly-one-rule N=4" in out and "equivalence N=4" in out
+
+
+def test_unknown_exits_3(capsys, monkeypatch):
+    from checker import smt
+    from checker.smt.equiv import Report
+    monkeypatch.setattr(smt, "verify_equivalence",
+                        lambda n, t: [Report("equivalence", "attach", "x", "unknown", n, detail="timeout")])
+    assert _run("--only", "equivalence", "--n-max", "1", "--timeout", "0.001", "--json") == 3
+    rep = json.loads(capsys.readouterr().out)["reports"]
+    assert [r["status"] for r in rep] == ["unknown"]
+
+
+def test_bad_arguments_exit_2(capsys):
+    assert _run("--n-max", "64") == 2
+    with pytest.raises(SystemExit) as e:
+        _run("--only", "nothing")
+    assert e.value.code == 2
+
+
+def test_violation_exits_1_and_writes_the_counterexample(tmp_path, monkeypatch, capsys):
+    from checker import smt
+    from checker.smt.equiv import Report
+    script = "dialect linux\ndev_add veth0 => ok\nquery veth0 ingress => ok count 0 rev 1 []\n"
+    bad = Report("equivalence", "attach", "x", "violated", 1, script=script)
+    monkeypatch.setattr(smt, "verify_equivalence", lambda n, t: [bad])
+    assert _run("--only", "equivalence", "--n-max", "1", "--out", str(tmp_path)) == 1
+    assert "dev_add veth0 => ok" in capsys.readouterr().out
+    assert (tmp_path / "counterexample-1.mprog").read_text() == script
+    assert json.loads((tmp_path / "counterexample-1.json").read_text())["steps"]
