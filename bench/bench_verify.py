@@ -13,7 +13,7 @@ budget ran out.  The universe is the one ``mprog verify`` uses: 4 programs,
 2 links, one hook.
 
     python bench/bench_verify.py                  # N = 4, 8, 16, 32; 60 s per invariant
-    python bench/bench_verify.py --n 4 8 63       # N = 63 takes ~17 min on 2 cores
+    python bench/bench_verify.py --n 4 8 63       # N = 63 alone takes ~7 min on 2 cores
     python bench/bench_verify.py --budget 10 --invariants INV-REV INV-MAX
 """
 from __future__ import annotations

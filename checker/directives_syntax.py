@@ -138,6 +138,24 @@ def _expected(names) -> str:
     return ", ".join(sorted({_TERMINAL_NAMES.get(n, repr(n.lower())) for n in names}))
 
 
+_WORD_CHAR = re.compile(r"[A-Za-z0-9_.\-]")
+
+
+def _glued_word(src, col: int):
+    """(word, column) when the token at ``col`` continues a directive keyword
+    without a space (the lexer split one word in two), else None."""
+    if not src or col < 2 or not _WORD_CHAR.match(src[col - 2]):
+        return None
+    start = col - 1
+    while start > 0 and _WORD_CHAR.match(src[start - 1]):
+        start -= 1
+    end = col - 1
+    while end < len(src) and _WORD_CHAR.match(src[end]):
+        end += 1
+    word = src[start:end]
+    return (word, start + 1) if any(word.startswith(k) for k in KINDS) else None
+
+
 def _bad_input(e: lark.UnexpectedInput, lines, path: str) -> BadInput:
     line, col = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
     src = _src(lines, line)
@@ -150,6 +168,11 @@ def _bad_input(e: lark.UnexpectedInput, lines, path: str) -> BadInput:
                 msg = f"{code.split()[-1]} needs the name of a program"
             else:
                 msg = f"unexpected end of line; expected {_expected(expected)}"
+        elif tok.type == "NAME" and _glued_word(src, col) is not None:
+            # "LASTT" lexes as LAST + T: report the whole word
+            word, col = _glued_word(src, col)
+            msg = (f"unknown directive {word!r}{did_you_mean(word.upper(), KINDS)}; "
+                   f"expected FIRST, LAST, BEFORE <prog> or AFTER <prog>")
         elif expected & set(KINDS) and tok.type == "NAME":
             word = str(tok)
             msg = (f"unknown directive {word!r}{did_you_mean(word.upper(), KINDS)}; "
@@ -207,6 +230,10 @@ class _Checker:
                 for d in node.children[1:]:
                     kw = d.children[0]
                     target = d.children[1] if len(d.children) > 1 else None
+                    if target is not None and target.column == kw.column + len(kw):
+                        # the lexer splits "AFTERx" into AFTER + x: not what was meant
+                        raise self.fail(f"unknown directive {str(kw) + str(target)!r}; write "
+                                        f"'{kw} {target}' with a space", kw)
                     dr = Directive(name, str(kw), None if target is None else self.name(target, "a program name"),
                                    kw.line, kw.column)
                     if dr.text in seen:

@@ -326,6 +326,11 @@ def test_one_solver_per_check(monkeypatch):
     ("a:\nb:\napp x: a\napp y: a b\n", (4, 8), "program 'a' already belongs to application 'x'"),
     ("app: FIRST\n", (1, 1), "'app' is a keyword: write 'app NAME: prog ...', or rename the program"),
     ("a FIRST\n", (1, 3), "unexpected 'FIRST'; expected ':' after the name"),
+    # one word the lexer would split into a keyword and a name
+    ("a:\nmon: LASTT\n", (2, 6), "unknown directive 'LASTT' (did you mean 'LAST'?); "
+                                  "expected FIRST, LAST, BEFORE <prog> or AFTER <prog>"),
+    ("a:\nb: BEFOREa\n", (2, 4), "unknown directive 'BEFOREa'; write 'BEFORE a' with a space"),
+    ("a:\nb: LAST, AFTERa\n", (2, 10), "unknown directive 'AFTERa'; write 'AFTER a' with a space"),
 ])
 def test_bad_input(text, where, message):
     with pytest.raises(BadInput) as e:
