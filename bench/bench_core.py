@@ -17,8 +17,6 @@ import sys
 import tempfile
 import time
 
-from hypothesis import strategies as st  # noqa: F401  (imported by checker.strategies)
-
 from checker.executor import Executor
 from checker.model import Raw, Step
 from checker.script import parse_line, render_step

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import platform
 import struct
 import sys
 import time
@@ -26,9 +27,6 @@ from checker.kernel.rcu import expedited_rcu
 from checker.model import Step
 
 N_PROGS = 8
-NR_BPF = 321                      # x86_64
-BPF_PROG_ATTACH, BPF_PROG_DETACH, BPF_PROG_QUERY = 8, 9, 16
-TCX_INGRESS = 46
 
 
 def stream(n: int) -> list[Step]:
@@ -59,38 +57,39 @@ def run_backend(steps) -> float:
 def run_raw(steps) -> float:
     libc = ctypes.CDLL(None, use_errno=True)
     syscall = libc.syscall
+    nr_bpf = bpf._SYS_BPF[platform.machine()]     # the raw loop calls syscall(2) itself
     buf = ctypes.create_string_buffer(160)
     ids = (ctypes.c_uint32 * 64)()
-    with new_netns() as ns:
+    with new_netns() as ns:          # the thread stays inside for the whole loop
         devs = Devices(ns)
+        fds = {}
         try:
-            with ns.entered():
-                ifindex, err = devs.add("d0")
-                fds = {}
-                for i in range(N_PROGS):
-                    fd, err = bpf.prog_load(3)
-                    fds[f"p{i}"] = fd
-                plan = []
-                for s in steps:
-                    if s.op == "query":
-                        plan.append((BPF_PROG_QUERY, 0))
-                    else:
-                        plan.append((BPF_PROG_ATTACH if s.op == "attach" else BPF_PROG_DETACH, fds[s.prog]))
-                ids_addr = ctypes.addressof(ids)
-                t = time.perf_counter()
-                for cmd, fd in plan:
-                    ctypes.memset(buf, 0, 160)
-                    if cmd == BPF_PROG_QUERY:
-                        struct.pack_into("IIIIQI", buf, 0, ifindex, TCX_INGRESS, 0, 0, ids_addr, 64)
-                    else:
-                        struct.pack_into("III", buf, 0, ifindex, fd, TCX_INGRESS)
-                    if syscall(NR_BPF, cmd, buf, 160) < 0:
-                        raise SystemExit(f"raw loop: errno {ctypes.get_errno()}")
-                rate = len(plan) / (time.perf_counter() - t)
-                for fd in fds.values():
-                    os.close(fd)
-                return rate
+            ifindex, err = devs.add("d0")
+            for i in range(N_PROGS):
+                fd, err = bpf.prog_load(bpf.PROG_TYPE["sched_cls"])
+                fds[f"p{i}"] = fd
+            plan = []
+            for s in steps:
+                if s.op == "query":
+                    plan.append((bpf.BPF_PROG_QUERY, 0))
+                else:
+                    plan.append((bpf.BPF_PROG_ATTACH if s.op == "attach" else bpf.BPF_PROG_DETACH,
+                                 fds[s.prog]))
+            ids_addr = ctypes.addressof(ids)
+            t = time.perf_counter()
+            for cmd, fd in plan:
+                ctypes.memset(buf, 0, 160)
+                if cmd == bpf.BPF_PROG_QUERY:
+                    struct.pack_into("IIIIQI", buf, 0, ifindex, bpf.BPF_TCX_INGRESS, 0, 0, ids_addr, 64)
+                else:
+                    struct.pack_into("III", buf, 0, ifindex, fd, bpf.BPF_TCX_INGRESS)
+                if syscall(nr_bpf, cmd, buf, 160) < 0:
+                    raise SystemExit(f"raw loop: errno {ctypes.get_errno()}")
+            return len(plan) / (time.perf_counter() - t)
         finally:
+            for fd in fds.values():
+                if fd is not None:
+                    os.close(fd)
             devs.close()
 
 

@@ -1,7 +1,7 @@
 """The backend protocol: what the runner needs from the executor and the live kernel."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ContextManager, Protocol
 
 from .model import Outcome, QueryResult, Step
 
@@ -14,6 +14,11 @@ class Backend(Protocol):
     dialect: str
 
     def apply(self, step: Step) -> Outcome: ...
+
+    def session(self) -> ContextManager:
+        """``with backend.session():`` around many apply() calls (the kernel
+        backend stays inside its namespace; the model needs nothing)."""
+        ...
 
     def hooks(self) -> dict[tuple[str, str], QueryResult]:
         """State of every hook of every present device, keyed (dev, dir)."""

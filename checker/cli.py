@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import json
 import os
 import sys
@@ -55,8 +54,7 @@ def run_file(path: str, backend_kind: str, as_json: bool, out) -> int:
             trace = collections.deque(maxlen=TRACE_CONTEXT)
             steps_json, failed = [], 0
             # The kernel backend stays inside its namespace for the whole file.
-            session = backend.session() if hasattr(backend, "session") else contextlib.nullcontext()
-            with session:
+            with backend.session():
                 for r in run_steps(stream, backend):
                     o = r.outcome
                     if as_json:

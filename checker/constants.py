@@ -33,6 +33,10 @@ BPF_F_QUERY_EFFECTIVE = 1 << 0
 # bpf_mprog_max(): BPF_MPROG_MAX (64) array slots minus the NULL terminator.
 MPROG_MAX = 63
 
+# The query array size when a request gives none ("count" absent: large
+# enough); more than MPROG_MAX, so a query never truncates by default.
+QUERY_DEFAULT_COUNT = 64
+
 
 _BITS_CACHE: dict = {}
 

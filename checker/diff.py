@@ -23,8 +23,10 @@ def observable(o: Outcome):
 
 
 def first_divergence(steps: Iterable[Step], model, kernel) -> Divergence | None:
-    for i, s in enumerate(steps):
-        a, b = model.apply(s), kernel.apply(s)
-        if observable(a) != observable(b):
-            return Divergence(i, s, a, b)
+    # One session per run: the kernel backend stays inside its namespace.
+    with model.session(), kernel.session():
+        for i, s in enumerate(steps):
+            a, b = model.apply(s), kernel.apply(s)
+            if observable(a) != observable(b):
+                return Divergence(i, s, a, b)
     return None

@@ -13,17 +13,17 @@ bumps its revision by exactly one (bpf_mprog_commit()).
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from typing import Callable, Optional
 
 from .constants import (AFTER, BEFORE, BPF_F_QUERY_EFFECTIVE, ID, LINK, MASK_MPROG,
-                        MPROG_MAX, REPLACE, flag_bits)
+                        MPROG_MAX, QUERY_DEFAULT_COUNT, REPLACE, flag_bits)
 from .errors import SpecCrash
 from .model import DIALECTS, OK, Outcome, QueryResult, Raw, Ref, Step
 from .world import Device, Hook, Link, Prog, World
 
 UNSET = -34          # mprog.c initialises idx to -ERANGE: "no rule has chosen yet"
-QUERY_DEFAULT_COUNT = 64
 
 
 class Err(Exception):
@@ -139,20 +139,19 @@ def _pos_rel(slots: tuple, rel, before: bool) -> Optional[int]:
     return None
 
 
+# (flag, picks "before", rule when R is missing, rule when positions disagree)
 _POSITION_RULES = {
-    "attach": ("attach/before-missing", "attach/before-conflict",
-               "attach/after-missing", "attach/after-conflict"),
-    "detach": ("detach/before-missing", "detach/before-conflict",
-               "detach/after-missing", "detach/after-conflict"),
+    "attach": ((BEFORE, True, "attach/before-missing", "attach/before-conflict"),
+               (AFTER, False, "attach/after-missing", "attach/after-conflict")),
+    "detach": ((BEFORE, True, "detach/before-missing", "detach/before-conflict"),
+               (AFTER, False, "detach/after-missing", "detach/after-conflict")),
 }
 
 
 def _positions(slots: tuple, bits: int, rel, idx: int, op: str) -> int:
     """Apply the BEFORE and AFTER rules: each picks a position independently;
     all chosen positions must agree (mprog.c: "If all rules agree ...")."""
-    b_missing, b_conflict, a_missing, a_conflict = _POSITION_RULES[op]
-    for flag, before, missing, conflict in ((BEFORE, True, b_missing, b_conflict),
-                                            (AFTER, False, a_missing, a_conflict)):
+    for flag, before, missing, conflict in _POSITION_RULES[op]:
         if bits & flag:
             t = _pos_rel(slots, rel, before)
             if t is None:
@@ -492,6 +491,9 @@ class Executor:
                     len(h.slots), h.revision, tuple(p for p, _ in h.slots),
                     tuple(l for _, l in h.slots)))
         return res
+
+    def session(self):
+        return contextlib.nullcontext(self)   # nothing to enter: a pure function of the world
 
     def close(self) -> None:
         pass

@@ -19,7 +19,9 @@ from .model import Expect, Raw, Script, Step
 from .names import Validator
 
 _TOKEN = re.compile(r"=>|[\[\]@=|]|[^\s\[\]@=|]+")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+# A name of the script language (programs, links, devices); the directive
+# grammar and the plan inputs use the same.
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 _INT = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+)\Z")
 _FLAG = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 _RESULT = re.compile(r"(?:ok|E[A-Z0-9]+)\Z")
@@ -63,13 +65,13 @@ def _build(kw: dict, flags: list, fields: dict, expect) -> Step:
 def _obj(tok: str):
     if _INT.match(tok):
         return Raw(int(tok, 0))
-    if _NAME.match(tok):
+    if NAME_RE.match(tok):
         return tok
     raise _Reject
 
 
 def _name(tok: str) -> str:
-    if not _NAME.match(tok):
+    if not NAME_RE.match(tok):
         raise _Reject
     return tok
 
@@ -227,22 +229,19 @@ def parse_line_fast(text: str, lineno: int):
     elif op == "load" and end in (2, 4):
         if end == 4 and t[2] != "type":
             raise _Reject
-        return _expect(Step("load", prog=_name(t[1]), type=_name(t[3]) if end == 4 else None,
-                            line=lineno), expect)
+        kw = {"op": "load", "prog": _name(t[1]), "type": _name(t[3]) if end == 4 else None,
+              "line": lineno}
+        flags, fields = (), {}
     elif op in ("dev_add", "dev_del", "clsact_add", "clsact_del") and end == 2:
-        return _expect(Step(op, dev=_name(t[1]), line=lineno), expect)
+        kw, flags, fields = {"op": op, "dev": _name(t[1]), "line": lineno}, (), {}
     elif op in ("link_detach", "close") and end == 2:
         key = "link" if op == "link_detach" else "prog"
-        return _expect(Step(op, **{key: _obj(t[1])}, line=lineno), expect)
+        kw, flags, fields = {"op": op, key: _obj(t[1]), "line": lineno}, (), {}
     elif op == "dialect" and end == 2 and expect is None:
         return ("dialect", _name(t[1]))
     else:
         raise _Reject
     return _build(kw, flags, fields, expect)
-
-
-def _expect(step: Step, expect):
-    return replace(step, expect=expect) if expect is not None else step
 
 
 def parse_line(text: str, path: str, lineno: int):

@@ -1,6 +1,7 @@
 """Open a script (.mprog) or a JSON vector (.json) as a dialect + step stream."""
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
@@ -16,25 +17,27 @@ def is_vector(path: str) -> bool:
     return path.endswith(".json")
 
 
-def read_text(path: str) -> str:
-    """A whole UTF-8 file; an unreadable one is bad input (``file: message``)."""
+@contextlib.contextmanager
+def _readable(path: str):
+    """An unreadable or non-UTF-8 file is bad input (``file: message``)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        yield
     except OSError as e:
         raise BadInput(f"cannot read file: {e.strerror}", path, 0, 0) from None
     except UnicodeDecodeError as e:
         raise BadInput(f"not UTF-8 text ({e.reason})", path, 0, 0) from None
+
+
+def read_text(path: str) -> str:
+    """A whole UTF-8 file."""
+    with _readable(path), open(path, encoding="utf-8") as f:
+        return f.read()
 
 
 def load(path: str) -> Script:
     """Read a whole file (scripts and vectors alike)."""
-    try:
-        return read_vector(path) if is_vector(path) else read_script(path)
-    except OSError as e:
-        raise BadInput(f"cannot read file: {e.strerror}", path, 0, 0) from None
-    except UnicodeDecodeError as e:
-        raise BadInput(f"not UTF-8 text ({e.reason})", path, 0, 0) from None
+    text = read_text(path)
+    return read_vector(path, text) if is_vector(path) else read_script(path, text)
 
 
 class Stream:
@@ -51,22 +54,20 @@ class Stream:
             self.has_expectations = any(s.expect is not None for s in self.script.steps)
             self._steps: Iterator[Step] = iter(self.script.steps)
             return
-        try:
-            if not stat.S_ISREG(os.stat(path).st_mode):
-                # A pipe or /dev/stdin can be read only once: keep it in memory.
-                with open(path, encoding="utf-8") as f:
-                    self._file = io.StringIO(f.read())
-                self.has_expectations = any("=>" in line.split("#", 1)[0] for line in self._file)
-                self._file.seek(0)
-            else:
+        with _readable(path):
+            f = open(path, encoding="utf-8")
+            try:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    # A pipe or /dev/stdin can be read only once: keep it in memory.
+                    with f:
+                        f = io.StringIO(f.read())
                 # One cheap pass decides whether this is a checking run or a trace run.
-                with open(path, encoding="utf-8") as f:
-                    self.has_expectations = any("=>" in line.split("#", 1)[0] for line in f)
-                self._file = open(path, encoding="utf-8")
-        except OSError as e:
-            raise BadInput(f"cannot read file: {e.strerror}", path, 0, 0) from None
-        except UnicodeDecodeError as e:
-            raise BadInput(f"not UTF-8 text ({e.reason})", path, 0, 0) from None
+                self.has_expectations = any("=>" in line.split("#", 1)[0] for line in f)
+                f.seek(0)
+            except BaseException:
+                f.close()
+                raise
+        self._file = f
         it = iter_script(self._file, path)
         self.dialect = next(it)[1]
         self._steps = it

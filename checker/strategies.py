@@ -46,8 +46,7 @@ def sequences(draw, n_progs: int = 5, n_links: int = 3, devs=("d0", "d1"), max_r
         progs += fill[:3]
     links_left = [f"l{i}" for i in range(n_links)]
     links: list[str] = []
-    ref_pool = lambda: st.sampled_from(progs + links + [RAW_FD, RAW_ID, Raw(0)]) if links else \
-        st.sampled_from(progs + [RAW_FD, RAW_ID, Raw(0)])
+    ref_pool = lambda: st.sampled_from(progs + links + [RAW_FD, RAW_ID, Raw(0)])  # noqa: E731
     n = draw(st.integers(1, max_requests))
     for _ in range(n):
         op = draw(st.sampled_from(

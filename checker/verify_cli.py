@@ -89,15 +89,15 @@ def cmd_verify(args) -> int:
 
 
 def _write(out_dir: str, base: str, text: str) -> list:
+    from .cli import write_atomically
     from .script import read_script
     from .vectors import dumps_vector
 
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, base)
-    with open(path + ".mprog", "w") as f:
-        f.write(text)
-    with open(path + ".json", "w") as f:
-        f.write(dumps_vector(read_script(path + ".mprog", text)))
+    vector = dumps_vector(read_script(path + ".mprog", text))    # both or neither
+    write_atomically(path + ".mprog", text)
+    write_atomically(path + ".json", vector)
     return [path + ".mprog", path + ".json"]
 
 

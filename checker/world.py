@@ -8,7 +8,7 @@ successful request builds a new World.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 Slot = tuple  # (prog: str, link: str | None)

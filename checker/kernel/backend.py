@@ -30,7 +30,7 @@ import resource
 from dataclasses import dataclass
 from typing import Optional
 
-from ..constants import ATTACH_TYPE, ID, LINK, flag_bits
+from ..constants import ATTACH_TYPE, ID, LINK, QUERY_DEFAULT_COUNT, flag_bits
 from ..errors import BackendUnavailable, SpecCrash
 from ..model import OK, OPS, Outcome, QueryResult, Raw, Ref, Step
 from . import bpf
@@ -38,7 +38,6 @@ from .netns import Devices, NetNS
 
 FD_FLOOR = 1000
 UNUSED_ID = 0x7FFFFFF0        # an id (and ifindex) that names nothing
-QUERY_DEFAULT_COUNT = 64
 
 
 @dataclass
@@ -46,7 +45,6 @@ class _Obj:
     kind: str                 # "prog" or "link"
     fd: Optional[int] = None  # open fd, None once closed / never created
     id: Optional[int] = None  # last known kernel id, None if never created
-    type: str = ""            # prog type name (progs)
 
 
 @dataclass
@@ -207,6 +205,21 @@ class KernelBackend:
         table[name] = obj
         self._names[(obj.kind, obj.id)] = name
 
+    def _created(self, table: dict, kind: str, name: str, fd, err) -> Outcome:
+        """Record the outcome of a load / link_create.  A failed create still
+        declares the name (as an object that never existed), so later
+        requests naming it reach the kernel with a closed fd, as in the model."""
+        if err is not None:
+            table.setdefault(name, _Obj(kind))
+            return Outcome(err)
+        fd = self._adopt(fd)
+        info, err = bpf.obj_info(fd)
+        if err is not None:
+            bpf.close_fd(fd)
+            raise SpecCrash(f"OBJ_GET_INFO_BY_FD on a fresh {kind} failed: {err}")
+        self._declare(table, name, _Obj(kind, fd, info[1]))
+        return Outcome(OK)
+
     # -- Backend API ----------------------------------------------------------
 
     def session(self):
@@ -266,17 +279,7 @@ class KernelBackend:
         if ptype not in bpf.PROG_TYPE:
             raise ValueError(f"load: unknown prog type {ptype!r}")
         fd, err = bpf.prog_load(bpf.PROG_TYPE[ptype], name)
-        if err is not None:
-            if name not in self.progs:
-                self.progs[name] = _Obj("prog", type=ptype)
-            return Outcome(err)
-        fd = self._adopt(fd)
-        info, err = bpf.obj_info(fd)
-        if err is not None:
-            bpf.close_fd(fd)
-            raise SpecCrash(f"OBJ_GET_INFO_BY_FD on a fresh prog failed: {err}")
-        self._declare(self.progs, name, _Obj("prog", fd, info[1], ptype))
-        return Outcome(OK)
+        return self._created(self.progs, "prog", name, fd, err)
 
     def _op_attach(self, s: Step) -> Outcome:
         bits = flag_bits(s.flags)
@@ -311,17 +314,7 @@ class KernelBackend:
         at = self._attach_type(s)
         fd, err = bpf.link_create(self._fd(s.prog), self._ifindex(s.dev), at, bits,
                                   self._relative(s.relative, bits), s.expected_revision)
-        if err is not None:
-            if name not in self.links:
-                self.links[name] = _Obj("link")
-            return Outcome(err)
-        fd = self._adopt(fd)
-        info, err = bpf.obj_info(fd)
-        if err is not None:
-            bpf.close_fd(fd)
-            raise SpecCrash(f"OBJ_GET_INFO_BY_FD on a fresh link failed: {err}")
-        self._declare(self.links, name, _Obj("link", fd, info[1]))
-        return Outcome(OK)
+        return self._created(self.links, "link", name, fd, err)
 
     def _op_link_update(self, s: Step) -> Outcome:
         return Outcome(bpf.link_update(self._fd(s.link), self._fd(s.prog), flag_bits(s.flags),

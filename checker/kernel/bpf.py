@@ -212,28 +212,57 @@ def link_detach(link_fd: int) -> str:
     return err or "ok"
 
 
-def obj_info(fd: int) -> tuple[tuple[int, int] | None, str | None]:
-    """OBJ_GET_INFO_BY_FD: (type, id) of a prog or link fd (both info structs
-    start with u32 type, u32 id)."""
-    info = ctypes.create_string_buffer(64)
+def _info(fd: int, size: int = 64) -> tuple[ctypes.Array | None, str | None]:
+    """OBJ_GET_INFO_BY_FD into a zeroed buffer of ``size`` bytes."""
+    info = ctypes.create_string_buffer(size)
     buf = _attr([(0, "I", _u32(fd)), (4, "I", len(info)), (8, "Q", _addr(info))])
     _, err = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, buf)
-    if err is not None:
-        return None, err
-    return struct.unpack_from("<II", info, 0), None
+    return (None, err) if err is not None else (info, None)
+
+
+def obj_info(fd: int) -> tuple[tuple[int, int] | None, str | None]:
+    """(type, id) of a prog or link fd (both info structs start with u32
+    type, u32 id)."""
+    info, err = _info(fd)
+    return (None, err) if err is not None else (struct.unpack_from("<II", info, 0), None)
 
 
 def link_info(fd: int) -> tuple[tuple[int, int, int, int] | None, str | None]:
     """struct bpf_link_info head: (type, id, prog_id, tcx.ifindex); ifindex 0 = defunct.
     (The tcx member follows the u32 type/id/prog_id header at offset 16.)"""
-    info = ctypes.create_string_buffer(64)
-    buf = _attr([(0, "I", _u32(fd)), (4, "I", len(info)), (8, "Q", _addr(info))])
-    _, err = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, buf)
+    info, err = _info(fd)
     if err is not None:
         return None, err
     t, i, p = struct.unpack_from("<III", info, 0)
     ifx, = struct.unpack_from("<I", info, 16)
     return (t, i, p, ifx), None
+
+
+def fd_by_id(kind: str, obj_id: int) -> tuple[int | None, str | None]:
+    """PROG_GET_FD_BY_ID (kind "prog") or LINK_GET_FD_BY_ID ("link"); the
+    caller closes the fd."""
+    cmd = BPF_PROG_GET_FD_BY_ID if kind == "prog" else BPF_LINK_GET_FD_BY_ID
+    fd, err = sys_bpf(cmd, _attr([(0, "I", _u32(obj_id))]))
+    return (None, err) if err is not None else (fd, None)
+
+
+# struct bpf_prog_info: char name[BPF_OBJ_NAME_LEN = 16] at offset 64
+_PROG_NAME_OFF, _PROG_INFO_LEN = 64, 128
+
+
+def prog_name(prog_id: int) -> tuple[str | None, str | None]:
+    """(kernel name, None) or (None, errno) for a program id."""
+    fd, err = fd_by_id("prog", prog_id)
+    if err is not None:
+        return None, err
+    try:
+        info, err = _info(fd, _PROG_INFO_LEN)
+        if err is not None:
+            return None, err
+        raw, = struct.unpack_from("16s", info, _PROG_NAME_OFF)
+        return raw.split(b"\0", 1)[0].decode("ascii", "replace"), None
+    finally:
+        close_fd(fd)
 
 
 def fd_is_open(fd: int) -> bool:
@@ -255,8 +284,7 @@ def id_alive(kind: str, obj_id: int) -> bool:
     """Whether a program (kind "prog") or link ("link") with this id still
     exists: GET_FD_BY_ID succeeds (the fd is closed at once) or fails with
     something other than ENOENT.  Used by the resource-safety tests."""
-    cmd = BPF_PROG_GET_FD_BY_ID if kind == "prog" else BPF_LINK_GET_FD_BY_ID
-    fd, err = sys_bpf(cmd, _attr([(0, "I", _u32(obj_id))]))
+    fd, err = fd_by_id(kind, obj_id)
     if err is None:
         os.close(fd)
         return True

@@ -11,29 +11,24 @@ which name is which kernel object, so a plan can be carried out by id.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import socket
-import struct
 from dataclasses import dataclass
 from typing import Optional
 
+from ..constants import ATTACH_TYPE, QUERY_DEFAULT_COUNT
 from ..errors import BackendUnavailable, BadInput
+from ..script import NAME_RE
 from . import bpf
 from .backend import kernel_available
-from .netns import NetNS, _Inside
+from .netns import NetNS
 
-ATTACH_TYPE = {"ingress": bpf.BPF_TCX_INGRESS, "egress": bpf.BPF_TCX_EGRESS}
-QUERY_COUNT = 64                     # > the 63 entries an mprog hook can hold
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 _GENERATED = re.compile(r"(?:id|link)[0-9]+\Z")
 # Words of the script and directive languages: a program named like one of
 # them would read as the keyword.
 _RESERVED = {"before", "after", "replace", "rev", "flags", "relative", "expected_revision", "id",
              "link", "type", "dialect", "ingress", "egress", "first", "last", "app", "ok", "count"}
-# struct bpf_prog_info (include/uapi/linux/bpf.h): char name[BPF_OBJ_NAME_LEN = 16] at offset 64
-_PROG_INFO_LEN, _NAME_OFF = 128, 64
 
 
 @dataclass(frozen=True)
@@ -61,30 +56,13 @@ class _Existing(NetNS):
             os.close(fd)
 
 
-def _prog_name(prog_id: int) -> tuple[Optional[str], Optional[str]]:
-    """(kernel name, None) or (None, errno) for a program id."""
-    fd, err = bpf.sys_bpf(bpf.BPF_PROG_GET_FD_BY_ID, bpf._attr([(0, "I", prog_id)]))
-    if err is not None:
-        return None, err
-    try:
-        info = ctypes.create_string_buffer(_PROG_INFO_LEN)
-        buf = bpf._attr([(0, "I", fd), (4, "I", len(info)), (8, "Q", ctypes.addressof(info))])
-        _, err = bpf.sys_bpf(bpf.BPF_OBJ_GET_INFO_BY_FD, buf)
-        if err is not None:
-            return None, err
-        raw, = struct.unpack_from("16s", info, _NAME_OFF)
-        return raw.split(b"\0", 1)[0].decode("ascii", "replace"), None
-    finally:
-        bpf.close_fd(fd)
-
-
 def _names(prog_ids, kernel_names) -> list[str]:
     seen: dict[str, int] = {}
     for n in kernel_names:
         seen[n] = seen.get(n, 0) + 1
     out = []
     for pid, n in zip(prog_ids, kernel_names):
-        usable = (n and _IDENT.match(n) and n.lower() not in _RESERVED and not _GENERATED.match(n)
+        usable = (n and NAME_RE.match(n) and n.lower() not in _RESERVED and not _GENERATED.match(n)
                   and seen[n] == 1)
         out.append(n if usable else f"id{pid}")
     return out
@@ -95,7 +73,7 @@ def _query(dev: str, dir: str, where: str):
         ifindex = socket.if_nametoindex(dev)
     except OSError:
         raise BadInput(f"--live {dev}:{dir}: no device {dev!r} in {where}", "--live", 0, 0) from None
-    q = bpf.prog_query(ifindex, ATTACH_TYPE[dir], QUERY_COUNT)
+    q = bpf.prog_query(ifindex, ATTACH_TYPE[dir], QUERY_DEFAULT_COUNT)
     if q.errno != "ok":
         raise BadInput(f"--live {dev}:{dir}: BPF_PROG_QUERY failed with {q.errno}", "--live", 0, 0)
     return q
@@ -117,7 +95,7 @@ def read_hook(dev: str, dir: str, netns: Optional[str] = None, retries: int = 3)
     where = f"network namespace {netns}" if netns else "this network namespace"
     try:
         for _ in range(retries):
-            inside = _Inside(ns) if ns is not None else None
+            inside = ns.entered() if ns is not None else None
             if inside is not None:
                 try:
                     inside.__enter__()
@@ -128,7 +106,7 @@ def read_hook(dev: str, dir: str, netns: Optional[str] = None, retries: int = 3)
                 q = _query(dev, dir, where)
                 kernel_names, gone = [], False
                 for pid in q.prog_ids:
-                    name, err = _prog_name(pid)
+                    name, err = bpf.prog_name(pid)
                     gone |= err == "ENOENT"
                     kernel_names.append(name or "")
                 again = _query(dev, dir, where)

@@ -29,14 +29,13 @@ from dataclasses import dataclass
 
 import z3
 
-from ..constants import MPROG_MAX
+from ..constants import MPROG_MAX, QUERY_DEFAULT_COUNT
 from ..rules import LINUX
 from . import names
 
 ERRNOS = ("ok", "EBADF", "EBUSY", "EEXIST", "EINVAL", "ENOENT", "ENOLINK", "ENOSPC",
           "EPERM", "ERANGE", "ESTALE", "ENODEV")
 RULE_LIST = tuple(sorted(LINUX))
-QUERY_DEFAULT_COUNT = 64
 
 # Relative-object kinds (req.rel.kind): what relative_fd / relative_id names.
 REL_NONE, REL_RAW, REL_PROG, REL_LINK = 0, 1, 2, 3

@@ -37,7 +37,6 @@ plan) on the executor or the live kernel.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
@@ -50,14 +49,13 @@ from ..executor import Executor
 from ..model import DIRECTIONS, Expect, Step
 from ..names import did_you_mean
 from ..runner import check_expectation, format_entries
-from ..script import render_step
+from ..script import NAME_RE, render_step
 from ..world import Device, Hook, Link, Prog, World
 from .directives import Order, must_precede, stay_name
 from .encode import Tracked
 from .solve import Budget, canonical_core, least_order, tracked_check
 
 MAX_PADDING = 1000        # extra requests a synthesized setup may use to reach a revision
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 
 
 # --------------------------------------------------------------------------
@@ -125,7 +123,7 @@ def state_from_script(path: str, hook: str) -> HookState:
 
 def _parse_hook(hook: str) -> tuple[str, str]:
     dev, sep, dir = hook.partition(":")
-    if not sep or not _NAME.match(dev) or dir not in DIRECTIONS:
+    if not sep or not NAME_RE.match(dev) or dir not in DIRECTIONS:
         raise BadInput(f"--hook {hook!r}: expected DEV:DIR with DIR one of {', '.join(DIRECTIONS)}"
                        + (did_you_mean(dir, DIRECTIONS) if sep else ""), "--hook", 0, 0)
     return dev, dir
@@ -165,7 +163,7 @@ def state_from_json(path: str, text: Optional[str] = None) -> HookState:
         raise bad(f"unknown key {unknown[0]!r}"
                   + did_you_mean(unknown[0], ("progs", "links", "revision", "dev", "dir")), unknown[0])
     progs = doc.get("progs")
-    if not isinstance(progs, list) or not all(isinstance(p, str) and _NAME.match(p) for p in progs):
+    if not isinstance(progs, list) or not all(isinstance(p, str) and NAME_RE.match(p) for p in progs):
         raise bad("\"progs\" must be a list of program names", "progs")
     if len(set(progs)) != len(progs):
         raise bad("\"progs\" names a program twice (a program sits at most once on a hook)", "progs")
@@ -173,7 +171,7 @@ def state_from_json(path: str, text: Optional[str] = None) -> HookState:
         raise bad(f"a hook holds at most {MPROG_MAX} programs", "progs")
     links = doc.get("links", [None] * len(progs))
     if (not isinstance(links, list) or len(links) != len(progs)
-            or not all(l is None or (isinstance(l, str) and _NAME.match(l)) for l in links)):
+            or not all(l is None or (isinstance(l, str) and NAME_RE.match(l)) for l in links)):
         raise bad("\"links\" must list, for each program, its link's name or null", "links")
     named = [l for l in links if l is not None]
     if len(set(named)) != len(named) or set(named) & set(progs):
@@ -182,7 +180,7 @@ def state_from_json(path: str, text: Optional[str] = None) -> HookState:
     if not isinstance(rev, int) or isinstance(rev, bool) or not 1 <= rev < 1 << 32:
         raise bad("\"revision\" must be an integer revision, 1 <= N < 2^32", "revision")
     dev, dir = doc.get("dev", "d0"), doc.get("dir", "ingress")
-    if not isinstance(dev, str) or not _NAME.match(dev):
+    if not isinstance(dev, str) or not NAME_RE.match(dev):
         raise bad("\"dev\" must be a device name", "dev")
     if dir not in DIRECTIONS:
         raise bad(f"\"dir\" must be one of {', '.join(DIRECTIONS)}", "dir")
