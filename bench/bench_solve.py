@@ -78,8 +78,7 @@ def phases(ds, limit):
         out.update(core=t_core, core_size=len(labels), z3_core=len(core))
         return out
     cons = [t.expr for t in tracked]
-    _, out["order"] = timed(S.least_order, budget, order, cons, must_precede(ds.names, ds.directives),
-                            ds.names)
+    _, out["order"] = timed(S.least_order, budget, order, cons, must_precede(ds.names, ds.directives))
     (k, cst), out["count"] = timed(S.count_orders, budget, ds, limit)
     out["n_orders"] = f"{k} ({cst})"
     (kz, _), t_z3 = timed(S.count_orders_z3, budget, order, cons, Z3_ORDERS)

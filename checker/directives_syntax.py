@@ -168,13 +168,9 @@ def _bad_input(e: lark.UnexpectedInput, lines, path: str) -> BadInput:
                 msg = f"{code.split()[-1]} needs the name of a program"
             else:
                 msg = f"unexpected end of line; expected {_expected(expected)}"
-        elif tok.type == "NAME" and _glued_word(src, col) is not None:
+        elif tok.type == "NAME" and ((glued := _glued_word(src, col)) or expected & set(KINDS)):
             # "LASTT" lexes as LAST + T: report the whole word
-            word, col = _glued_word(src, col)
-            msg = (f"unknown directive {word!r}{did_you_mean(word.upper(), KINDS)}; "
-                   f"expected FIRST, LAST, BEFORE <prog> or AFTER <prog>")
-        elif expected & set(KINDS) and tok.type == "NAME":
-            word = str(tok)
+            word, col = glued or (str(tok), col)
             msg = (f"unknown directive {word!r}{did_you_mean(word.upper(), KINDS)}; "
                    f"expected FIRST, LAST, BEFORE <prog> or AFTER <prog>")
         elif tok.type in KINDS and "NAME" in expected:

@@ -82,13 +82,17 @@ def solve_lines(ds, sol, report) -> list[str]:
             lines.append(f"  ordering: unknown ({sol.reason})")
         lines.append(f"  orderings: {_count_text(sol)}")
     elif sol.status == "unsat":
-        what = "a minimal set" if sol.core_minimal else f"a set (not proven minimal: {sol.reason})"
+        what = _core_wording(sol.core_minimal, sol.reason)
         lines.append(f"  {what} of conflicting directives, {n} programs declared:")
         for d in sol.core:
             lines.append(f"    {ds.where(d)}: {d.text}")
     if report is not None:
         lines += tenant_lines(report)
     return lines
+
+
+def _core_wording(minimal: bool, reason: str) -> str:
+    return "a minimal set" if minimal else f"a set (not proven minimal: {reason})"
 
 
 def tenant_lines(report) -> list[str]:
@@ -228,7 +232,7 @@ def no_plan_lines(ds, state, plan) -> list[str]:
     hook = f"{state.dev} {state.dir}"
     if not plan.core:
         return [f"no plan for {hook}: {plan.reason}"]
-    what = "a minimal set" if plan.core_minimal else f"a set (not proven minimal: {plan.reason})"
+    what = _core_wording(plan.core_minimal, plan.reason)
     lines = [f"no plan for {hook}: no order satisfies the directives; {what} of conflicts:"]
     linked = False
     for c in plan.core:

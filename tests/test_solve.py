@@ -269,7 +269,7 @@ def test_unknown_while_counting_is_a_lower_bound(monkeypatch):
 
 
 def test_unknown_count_makes_the_solution_incomplete(monkeypatch):
-    monkeypatch.setattr(S, "count_orders", lambda budget, ds, limit: (1, "unknown"))
+    monkeypatch.setattr(S, "count_orders", lambda budget, ds, limit, pre=None: (1, "unknown"))
     sol = S.solve(free(4))
     assert sol.status == "sat" and sol.ordering == ("p0", "p1", "p2", "p3")
     assert (sol.count, sol.count_status) == (1, "unknown") and not sol.complete

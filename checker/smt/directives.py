@@ -60,10 +60,6 @@ def upto_name(j: int, i: int) -> str:
     return f"stay.upto[{j}]<={i}"
 
 
-def directive_label(d: Directive) -> str:
-    return d.text
-
-
 # -- the order ---------------------------------------------------------------
 
 class Order:
@@ -74,6 +70,7 @@ class Order:
         self.n = n = len(self.progs)
         self._at = {p: [z3.Bool(at_name(p, i)) for i in range(n)] for p in self.progs}
         self._le = {p: [z3.Bool(le_name(p, i)) for i in range(n)] for p in self.progs}
+        self._domain: list | None = None
 
     def at(self, prog: str, i: int) -> z3.BoolRef:
         """``prog`` is at index ``i``."""
@@ -84,7 +81,14 @@ class Order:
         return self._le[prog][i] if i >= 0 else z3.BoolVal(False)
 
     def domain(self) -> list[z3.BoolRef]:
-        """Untracked: every model is a permutation of the programs."""
+        """Untracked: every model is a permutation of the programs.  Built
+        once per Order (4,095 terms at n = 63) and shared by every check's
+        solver; callers only read it."""
+        if self._domain is None:
+            self._domain = self._build_domain()
+        return self._domain
+
+    def _build_domain(self) -> list[z3.BoolRef]:
         out = []
         for p in self.progs:
             at, le = self._at[p], self._le[p]
@@ -110,11 +114,10 @@ class Order:
             e = self.before(d.target, d.prog)
         else:  # pragma: no cover - the parser admits only the four kinds
             raise ValueError(f"unknown directive kind {d.kind!r}")
-        return Tracked(directive_label(d), e)
+        return Tracked(d.text, e)      # an unsat core reads as the directives' text
 
-    def directives(self, ds: DirectiveSet | Iterable[Directive]) -> list[Tracked]:
-        items = ds.directives if isinstance(ds, DirectiveSet) else ds
-        return [self.directive(d) for d in items]
+    def directives(self, ds: DirectiveSet) -> list[Tracked]:
+        return [self.directive(d) for d in ds.directives]
 
     def differs(self, order: Sequence[str]) -> z3.BoolRef:
         """Blocking clause: any order but this one."""
@@ -132,16 +135,6 @@ class Order:
     def decode(self, model: z3.ModelRef, val: Mapping[str, z3.ArithRef]) -> tuple[str, ...]:
         idx = {p: model.eval(v, model_completion=True).as_long() for p, v in val.items()}
         return tuple(sorted(self.progs, key=idx.__getitem__))
-
-    def decode_bools(self, model: z3.ModelRef) -> tuple[str, ...]:
-        """Decode without a read-out (n*n evaluations; small orders only)."""
-        out = [None] * self.n
-        for p in self.progs:
-            for i, a in enumerate(self._at[p]):
-                if z3.is_true(model.eval(a, model_completion=True)):
-                    out[i] = p
-                    break
-        return tuple(out)
 
     def kept_in_order(self, existing: Sequence[str], stay: Mapping[str, z3.BoolRef]) -> list[z3.BoolRef]:
         """The programs of ``existing`` (hook order) whose ``stay`` is true
@@ -165,9 +158,12 @@ class Order:
 
 def must_precede(progs: Sequence[str], directives: Iterable[Directive],
                  extra: Mapping[str, Iterable[str]] = ()) -> dict[str, set]:
-    """For each program, programs that every satisfying order puts before it
-    (direct consequences only; used to skip hopeless candidates cheaply when
-    building the least ordering; z3 still decides each candidate)."""
+    """For each program, the programs the directives put before it (direct
+    consequences, not the transitive closure): exactly the precedence
+    relation the directives state, so its linear extensions are the
+    satisfying orders (``count_orders``).  ``p: BEFORE p`` stays a self-loop:
+    like the directive, it is satisfied by no order.  ``least_order`` uses
+    it to skip hopeless candidates; z3 still decides each one."""
     directives = list(directives)
     pre: dict[str, set] = {p: set() for p in progs}
     for d in directives:
@@ -177,11 +173,10 @@ def must_precede(progs: Sequence[str], directives: Iterable[Directive],
             pre[d.prog].add(d.target)
         elif d.kind == "FIRST":
             for p in progs:
-                pre[p].add(d.prog)
+                if p != d.prog:
+                    pre[p].add(d.prog)
         elif d.kind == "LAST":
-            pre[d.prog].update(progs)
+            pre[d.prog].update(p for p in progs if p != d.prog)
     for p, qs in dict(extra).items():
         pre[p].update(qs)
-    for p in progs:
-        pre[p].discard(p)
     return pre

@@ -37,7 +37,7 @@ plan) on the executor or the live kernel.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Union
 
 import z3
@@ -48,8 +48,9 @@ from ..errors import BackendUnavailable, BadInput, SpecCrash
 from ..executor import Executor
 from ..model import DIRECTIONS, Expect, Step
 from ..names import did_you_mean
-from ..runner import check_expectation, format_entries
+from ..runner import format_entries, run_steps
 from ..script import NAME_RE, render_step
+from ..vectors import _line_col
 from ..world import Device, Hook, Link, Prog, World
 from .directives import Order, must_precede, stay_name
 from .encode import Tracked
@@ -106,12 +107,11 @@ def state_from_script(path: str, hook: str) -> HookState:
     if script.dialect != "linux":
         raise BadInput(f"the script's dialect is {script.dialect!r}; plans are for linux", path, 1, 1)
     ex = Executor()
-    for i, s in enumerate(script.steps):
-        fails = check_expectation(s.expect, ex.apply(s))
-        if fails:
-            raise BadInput(f"step {i} does not meet its expectation ({'; '.join(fails)}); fix the "
-                           f"script first: the plan starts from its final state", path, s.line, 1,
-                           render_step(s))
+    for r in run_steps(script.steps, ex):
+        if not r.passed:
+            raise BadInput(f"step {r.index} does not meet its expectation ({'; '.join(r.failures)}); "
+                           f"fix the script first: the plan starts from its final state", path,
+                           r.step.line, 1, render_step(r.step))
     d = ex.world.devs.get(dev)
     if d is None or not d.present:
         devs = sorted(n for n, x in ex.world.devs.items() if x.present)
@@ -130,12 +130,12 @@ def _parse_hook(hook: str) -> tuple[str, str]:
 
 
 def _loc(text: str, needle: str) -> tuple[int, int, str]:
+    """line, column and source line of the first ``needle`` (1, 1 if absent)."""
     i = text.find(needle)
     if i < 0:
         return 1, 1, text.splitlines()[0] if text else ""
-    line = text.count("\n", 0, i) + 1
-    start = text.rfind("\n", 0, i) + 1
-    return line, i - start + 1, text.splitlines()[line - 1]
+    line, col = _line_col(text, i)
+    return line, col, text.splitlines()[line - 1]
 
 
 def state_from_json(path: str, text: Optional[str] = None) -> HookState:
@@ -186,8 +186,7 @@ def state_from_json(path: str, text: Optional[str] = None) -> HookState:
         raise bad(f"\"dir\" must be one of {', '.join(DIRECTIONS)}", "dir")
     slots = tuple(zip(progs, links))
     k = len(slots)
-    low = k + 1 if k else 1
-    if rev < low or (k == 0 and rev == 2):
+    if _extra_bumps(k, rev) is None:
         raise bad(f"revision {rev} is not reachable with {k} programs on the hook (each attach "
                   f"bumps it once from 1{'; an emptied hook is at 3 or more' if k == 0 else ''})",
                   "revision")
@@ -206,20 +205,28 @@ def state_from_live(hook: str, netns: Optional[str] = None) -> HookState:
     return _state_from_slots(source, dev, dir, live.slots, live.revision, live.legend)
 
 
+def _extra_bumps(k: int, rev: int) -> Optional[int]:
+    """Revision bumps beyond one per attach that a fresh device needs to
+    reach ``rev`` with ``k`` programs (a bundle starts at 1; each attach
+    bumps it once); None if no request sequence reaches it (below that, or
+    an empty hook at 2: emptying takes a detach, so 3 at least)."""
+    extra = rev - (k + 1 if k else 1)
+    return None if extra < 0 or (k == 0 and rev == 2) else extra
+
+
 def _state_from_slots(path: str, dev: str, dir: str, slots: tuple, rev: int,
                       legend: tuple = ()) -> HookState:
     k = len(slots)
-    low = k + 1 if k else 1
     setup, note = None, ""
-    extra = rev - low
-    if extra < 0 or (k == 0 and rev == 2):
+    extra = _extra_bumps(k, rev)
+    if extra is None:
         note = f"revision {rev} with {k} programs is not reachable from a fresh device"
     elif extra <= MAX_PADDING:
-        setup = tuple(_setup_steps(dev, dir, slots, rev))
+        setup = tuple(_setup_steps(dev, dir, slots, rev, extra))
         ex = Executor()
-        for s in setup:
-            if check_expectation(s.expect, ex.apply(s)):   # pragma: no cover - construction bug
-                raise SpecCrash(f"synthesized setup step failed: {render_step(s)}")
+        for r in run_steps(setup, ex):
+            if not r.passed:                              # pragma: no cover - construction bug
+                raise SpecCrash(f"synthesized setup step failed: {render_step(r.step)}")
         world = ex.world
     else:
         note = (f"revision {rev} would take {extra} extra requests to recreate: the plan is "
@@ -231,7 +238,7 @@ def _state_from_slots(path: str, dev: str, dir: str, slots: tuple, rev: int,
     return HookState(dev, dir, slots, rev, world, setup, path, note, tuple(legend))
 
 
-def _setup_steps(dev: str, dir: str, slots: tuple, rev: int) -> list[Step]:
+def _setup_steps(dev: str, dir: str, slots: tuple, rev: int, extra: int) -> list[Step]:
     """Steps that build ``slots`` at revision ``rev`` on a fresh device.
     Extra revision bumps go into slot 0: a placeholder is inserted, replaced
     by another placeholder as often as needed, then by the real program
@@ -242,7 +249,6 @@ def _setup_steps(dev: str, dir: str, slots: tuple, rev: int) -> list[Step]:
     pads = [n for n in (f"_pad{i}" for i in range(len(taken) + 2)) if n not in taken][:2]
     out = [Step("dev_add", dev=dev, expect=ok)]
     k = len(slots)
-    extra = rev - (k + 1 if k else 1)
     if extra:
         out += [Step("load", prog=pads[0], expect=ok), Step("load", prog=pads[1], expect=ok)]
     out += [Step("load", prog=p, expect=ok) for p, _ in slots]
@@ -333,7 +339,8 @@ def synthesize(state: HookState, ds: DirectiveSet, timeout_s: Optional[float] = 
     progs = existing + new
     order = Order(progs)
     stay = {p: z3.Bool(stay_name(p)) for p in existing}
-    base = order.domain() + order.kept_in_order(existing, stay)
+    kept_order = order.kept_in_order(existing, stay)
+    base = order.domain() + kept_order
     wanted = order.directives(ds)
     fixed = [Tracked(r, stay[p]) for p, l in state.slots
              if (r := immovable_reason(state, p, l)) is not None]
@@ -346,7 +353,7 @@ def synthesize(state: HookState, ds: DirectiveSet, timeout_s: Optional[float] = 
         return Plan("none", core=tuple(by_label.get(l, l) for l in (labels if proven else core)),
                     core_minimal=proven,
                     reason="" if proven else budget.reason(), **base_plan)
-    constraints = base[len(order.domain()):] + [t.expr for t in wanted + fixed]
+    constraints = kept_order + [t.expr for t in wanted + fixed]
     moves = _fewest_moves(budget, order, constraints, stay, existing)
     if moves is None:
         return Plan("unknown", reason=budget.reason(), **base_plan)
@@ -356,7 +363,7 @@ def synthesize(state: HookState, ds: DirectiveSet, timeout_s: Optional[float] = 
     kept = [p for p in existing if p in stayers]
     fix = [stay[p] if p in stayers else z3.Not(stay[p]) for p in existing]
     pre = must_precede(progs, ds.directives, {b: kept[:i] for i, b in enumerate(kept)})
-    final = least_order(budget, order, constraints + fix, pre, progs)
+    final = least_order(budget, order, constraints + fix, pre)
     if final is None:
         return Plan("unknown", reason=budget.reason(), **base_plan)
     moved = tuple(p for p in existing if p not in stayers)
@@ -511,16 +518,13 @@ def _replay(b, state: HookState, ds: DirectiveSet, plan: Plan) -> Verification:
     failures = []
     last = None
     for part, steps in (("setup", state.setup or ()), ("plan", plan.steps)):
-        for i, s in enumerate(steps):
-            o = b.apply(s)
-            for f in check_expectation(s.expect, o):
-                failures.append(f"{part} step {i}: {render_step(s)}: {f}")
-            if part == "plan" and s.op == "query":
-                last = o.query
+        for r in run_steps(steps, b):
+            failures += [f"{part} step {r.index}: {render_step(r.step)}: {f}" for f in r.failures]
+            if part == "plan" and r.step.op == "query":
+                last = r.outcome.query
     final = tuple(last.progs) if last is not None else ()
     if last is None:
         failures.append("the plan has no final query")
-    elif not ds.holds(final):
-        bad = [d.text for d in ds.directives if not d.holds(final)]
+    elif bad := [d.text for d in ds.directives if not d.holds(final)]:
         failures.append(f"final order {format_entries(last.progs, last.links)} violates {', '.join(bad)}")
     return Verification(b.name, tuple(failures), final, last.revision if last else 0)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import z3
@@ -161,10 +161,10 @@ def canonical_core(budget: Budget, base, tracked: Sequence[Tracked]):
     return [tracked[i].label for i in sorted(found)], True
 
 
-def least_order(budget: Budget, order: Order, constraints: Sequence[z3.BoolRef],
-                pre: dict, key: Sequence[str]):
-    """The lexicographically least satisfying order w.r.t. ``key`` (a
-    permutation of the programs).  Returns the order, or None on unknown.
+def least_order(budget: Budget, order: Order, constraints: Sequence[z3.BoolRef], pre: dict):
+    """The lexicographically least satisfying order w.r.t. the order's own
+    program order (declaration order; for plans, hook order then new ones).
+    Returns the order, or None on unknown.
     ``pre`` (sound must-precede sets) only skips hopeless candidates."""
     s = budget.solver()
     if s is None:
@@ -173,7 +173,7 @@ def least_order(budget: Budget, order: Order, constraints: Sequence[z3.BoolRef],
     placed: list[str] = []
     done: set = set()
     for i in range(order.n):
-        for c in key:
+        for c in order.progs:
             if c in done or not pre[c] <= done:
                 continue
             s.push()
@@ -234,13 +234,14 @@ def solve(ds: DirectiveSet, limit: int = DEFAULT_LIMIT, timeout_s: Optional[floa
         return Solution("unsat", core=tuple(by_label[l] for l in (labels if proven else core)),
                         core_minimal=proven, limit=limit, reason="" if proven else budget.reason())
     constraints = [t.expr for t in tracked]
-    ordering = least_order(budget, order, constraints, must_precede(ds.names, ds.directives), ds.names)
-    count, cst = count_orders(budget, ds, limit)
+    pre = must_precede(ds.names, ds.directives)
+    ordering = least_order(budget, order, constraints, pre)
+    count, cst = count_orders(budget, ds, limit, pre)
     reason = "" if ordering is not None and cst != "unknown" else budget.reason()
     return Solution("sat", ordering=ordering, count=count, count_status=cst, limit=limit, reason=reason)
 
 
-def count_orders(budget: Budget, ds: DirectiveSet, limit: int) -> tuple[int, str]:
+def count_orders(budget: Budget, ds: DirectiveSet, limit: int, pre: Optional[dict] = None) -> tuple[int, str]:
     """Number of satisfying orders, exactly up to ``limit``: (k, 'exact') for
     k <= limit, (limit, 'at-least') when more exist, (lower bound,
     'unknown') when the budget ran out.
@@ -256,10 +257,8 @@ def count_orders(budget: Budget, ds: DirectiveSet, limit: int) -> tuple[int, str
     clauses (``count_orders_z3``, kept as the tests' cross-check) needs a
     solver call per order (~0.3 s each at n = 63)."""
     names = list(ds.names)
-    if any(d.target == d.prog for d in ds.directives if d.kind in ("BEFORE", "AFTER")):
-        return 0, "exact"            # "p: BEFORE p" holds in no order (must_precede drops it)
     index = {p: i for i, p in enumerate(names)}
-    pre = must_precede(names, ds.directives)
+    pre = must_precede(names, ds.directives) if pre is None else pre
     need = [sum(1 << index[q] for q in pre[p]) for p in names]
     full = (1 << len(names)) - 1
     cap = limit + 1
