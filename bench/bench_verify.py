@@ -29,7 +29,6 @@ import z3  # noqa: E402
 
 from checker.smt import INVARIANTS, verify_equivalence  # noqa: E402
 from checker.smt import bmc  # noqa: E402
-from checker.smt.equiv import _Solver  # noqa: E402
 
 
 def equivalence_row(n: int) -> tuple[float, dict]:
@@ -51,10 +50,7 @@ def depth_in_budget(inv: str, budget: float, max_depth: int) -> tuple[int, str, 
         if left <= 0.5:
             break
         u = bmc.Unrolling(d)
-        sv = _Solver(left)
-        sv.add_tracked(u.tracked)
-        sv.s.add(u.step_facts())
-        sv.s.add(u.init())
+        sv = u.bmc_solver(left)
         # a state invariant is checked on the state after d requests, a step
         # invariant on the d-th request (index d - 1)
         k = d if inv in bmc.STATE_INVS else d - 1

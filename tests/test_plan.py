@@ -6,27 +6,23 @@ from __future__ import annotations
 
 import itertools
 import json
-import pathlib
 
 import pytest
 import z3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corpus import run_solve_cli
+from corpus import DIRECTIVES, REPO, run_solve_cli
 
 from checker.directives_syntax import parse_directives
 from checker.errors import BadInput
 from checker.executor import Executor
-from checker.runner import check_expectation
+from checker.runner import run_steps
 from checker.script import read_script
 from checker.smt import plan as P
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 TOUR = REPO / "examples" / "tour.mprog"
-EXAMPLES = REPO / "examples" / "directives"
-
-
+EXAMPLES = DIRECTIVES
 run_cli = run_solve_cli
 
 
@@ -44,12 +40,11 @@ def replay(text: str):
     """Run a printed plan script on a fresh executor; every expectation must
     hold.  Returns the last query result."""
     script = read_script("<plan>", text)
-    ex, last = Executor(), None
-    for i, s in enumerate(script.steps):
-        o = ex.apply(s)
-        assert not check_expectation(s.expect, o), (i, s, o)
-        if s.op == "query":
-            last = o.query
+    last = None
+    for r in run_steps(script.steps, Executor()):
+        assert r.passed, (r.index, r.step, r.outcome)
+        if r.step.op == "query":
+            last = r.outcome.query
     return last
 
 
@@ -150,8 +145,7 @@ def test_empty_hook_with_a_kept_revision_is_recreated_with_clsact():
 def test_setup_reaches_any_revision(links, rev):
     state = from_json({"progs": ["a", "b"], "links": links, "revision": rev})
     ex = Executor()
-    for s in state.setup:
-        assert not check_expectation(s.expect, ex.apply(s))
+    assert all(r.passed for r in run_steps(state.setup, ex))
     assert ex.world.devs["d0"].ingress.revision == rev
 
 

@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import itertools
 import json
-import pathlib
 
 import pytest
 import z3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corpus import run_solve_cli
+from corpus import DIRECTIVES, run_solve_cli
 
 from checker.directives_syntax import DirectiveSet, parse_directives, read_directives
 from checker.errors import BadInput
 from checker.smt import solve as S
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
-EXAMPLES = REPO / "examples" / "directives"
-
-
+EXAMPLES = DIRECTIVES
 run_cli = run_solve_cli
 
 

@@ -14,8 +14,15 @@ from . import encode as _encode
 from .bmc import INVARIANTS, check_invariants
 from .equiv import Report, verify_equivalence, verify_exhaustive
 
-EQUIVALENCE_RULE_IDS = _encode.RULE_IDS
-RULE_IDS = frozenset(_encode.RULE_IDS | _bmc.RULE_IDS)
+
+def __getattr__(name: str):
+    # The rule-ID sets encode every op once: built on first use only.
+    if name == "EQUIVALENCE_RULE_IDS":
+        return _encode.rule_ids()
+    if name == "RULE_IDS":
+        return frozenset(_encode.rule_ids() | _bmc.rule_ids())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["RULE_IDS", "EQUIVALENCE_RULE_IDS", "INVARIANTS", "Report", "check_invariants",
            "verify_equivalence", "verify_exhaustive"]

@@ -19,17 +19,19 @@ invariants) when it closes.  Counterexamples come back as runnable scripts.
 """
 from __future__ import annotations
 
+import functools
 import time
+from dataclasses import replace
 from typing import Optional
 
 import z3
 
 from ..model import Expect, Raw, Script, Step
-from ..script import canonical_flags, render_script
+from ..script import render_script
 from . import encode as E
 from . import names
 from .encode import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG
-from .equiv import DEV, DIR, Report, _Solver
+from .equiv import DEV, DIR, Report, _flags, _Solver, final_query
 
 OPS = ("attach", "detach", "link_create", "link_detach", "close_link", "link_update", "query",
        "close_prog", "dev_add", "dev_del", "clsact_add", "clsact_del")
@@ -84,9 +86,18 @@ class Unrolling:
         self.worlds = [World(t, self.size, n_links, n_progs) for t in range(depth + 1)]
         self.reqs = [E.Req(k) for k in range(depth)]
         self.ops = [z3.Int(names.req(k, "op")) for k in range(depth)]
-        self.tracked, self.plain, self.chains_at = [], [], []
+        self.tracked, self.plain = [], []
         for k in range(depth):
             self._step(k)
+
+    def bmc_solver(self, timeout_s) -> _Solver:
+        """A fresh solver with the transition relation (tracked under rule
+        IDs) and the initial state: the base of every BMC check."""
+        sv = _Solver(timeout_s)
+        sv.add_tracked(self.tracked)
+        sv.s.add(self.step_facts())
+        sv.s.add(self.init())
+        return sv
 
     # -- state predicates -----------------------------------------------------
     def state_ok(self, w: World) -> list:
@@ -181,13 +192,10 @@ class Unrolling:
                 z3.Implies(z3.Or(is_("query"), is_("dev_add"), is_("dev_del"), is_("clsact_add"),
                                  is_("clsact_del")), z3.And(r.prog == 0, r.owner == 0))]
         self.plain += dom
-        chains = {}
         for o in self.op_names:
             ch = E.Chain(k, pre, post, r, scope=o)
             E.encode(_ENCODER.get(o, o), k, pre, post, r, ch)
-            chains[o] = ch
             self.tracked += [E.Tracked(t.label, z3.Implies(is_(o), t.expr)) for t in ch.tracked]
-        self.chains_at.append(chains)
         ok = r.errno == E.errno_code("ok")
         # Link states (spec/link.md, device/del): effects on the request's link, frame for the others
         for i in range(L):
@@ -218,11 +226,8 @@ class Unrolling:
         steps += [Step("load", prog=f"p{i}", expect=ok) for i in range(1, self.P + 1)]
         for k in range(upto):
             r, op = self.reqs[k], OPS[iv(self.ops[k])]
-            flags = [n for n, f in (("REPLACE", r.replace), ("BEFORE", r.before), ("AFTER", r.after),
-                                    ("ID", r.id), ("LINK", r.link_flag)) if bv(f)]
-            if bv(r.stray):
-                flags.append("ALLOW_MULTI")
-            flags = canonical_flags(flags)
+            flags = _flags({f: bv(getattr(r, f)) for f in ("replace", "before", "after", "id",
+                                                           "link_flag", "stray")})
             kind = iv(r.rel_kind)
             rel = None if kind == REL_NONE else (f"p{iv(r.rel_prog)}" if kind == REL_PROG else f"l{iv(r.rel_link)}")
             p, o, ln = iv(r.prog), iv(r.old), iv(r.owner)
@@ -250,29 +255,19 @@ class Unrolling:
                 s = Step(op, dev=DEV)
             else:
                 s = Step("query", **hook)
-            steps.append(Step(**{**{f: getattr(s, f) for f in s.__slots__ if f not in ("line", "column")},
-                                 "expect": exp}))
+            steps.append(replace(s, expect=exp))
         h = self.worlds[upto].h
-        if bv(h.present):
-            n = iv(h.n)
-            progs = tuple(f"p{iv(h.prog[j])}" for j in range(n))
-            links = tuple(f"l{iv(h.link[j])}" if iv(h.link[j]) else None for j in range(n))
-            steps.append(Step("query", dev=DEV, dir=DIR, expect=Expect("ok", n, iv(h.rev), progs, links)))
-        else:
-            steps.append(Step("query", dev=DEV, dir=DIR, expect=Expect("ENODEV")))
+        slots = [(iv(h.prog[j]), iv(h.link[j])) for j in range(iv(h.n))] if bv(h.present) else []
+        steps.append(final_query(bv(h.present), slots, iv(h.rev) if bv(h.present) else 0))
         return render_script(Script(tuple(steps), name=title))
 
 
 # --------------------------------------------------------------------------
 # Properties: state(t) or transition(k) -> z3 Bool (must hold)
 
-def _pos(h: E.State, pred):
-    return h.first(pred)
-
-
 def prop(u: Unrolling, inv: str, k: int) -> z3.BoolRef:
     """``inv`` at request k (transition invariants) / at state k (state ones)."""
-    if inv in ("INV-NODUP", "INV-LINK", "INV-MAX"):
+    if inv in STATE_INVS:
         w = u.worlds[k]
         h = w.h
         if inv == "INV-MAX":
@@ -314,8 +309,8 @@ def prop(u: Unrolling, inv: str, k: int) -> z3.BoolRef:
         flag = r.before if inv == "INV-BEFORE" else r.after
         rel = z3.Or(r.rel_kind != REL_NONE, r.id, r.link_flag)
         rl = z3.If(r.link_flag, r.rel_link, 0)
-        i_new = _pos(post, lambda j: post.prog[j] == r.prog)
-        i_rel = _pos(post, lambda j: z3.And(post.prog[j] == r.rel_prog, z3.Or(rl == 0, post.link[j] == rl)))
+        i_new = post.first(lambda j: post.prog[j] == r.prog)
+        i_rel = post.first(lambda j: z3.And(post.prog[j] == r.rel_prog, z3.Or(rl == 0, post.link[j] == rl)))
         d = -1 if inv == "INV-BEFORE" else 1
         return z3.Implies(z3.And(ok, z3.Or(opn("attach"), opn("link_create")), flag, rel),
                           z3.And(i_new >= 0, i_rel >= 0, i_new == i_rel + d))
@@ -327,8 +322,8 @@ def prop(u: Unrolling, inv: str, k: int) -> z3.BoolRef:
                     continue
                 untouched = z3.And(a != r.prog, b != r.prog, a != r.old, b != r.old,
                                    pre.member(a), pre.member(b), post.member(a), post.member(b))
-                before_pre = _pos(pre, lambda j: pre.prog[j] == a) < _pos(pre, lambda j: pre.prog[j] == b)
-                before_post = _pos(post, lambda j: post.prog[j] == a) < _pos(post, lambda j: post.prog[j] == b)
+                before_pre = pre.first(lambda j: pre.prog[j] == a) < pre.first(lambda j: pre.prog[j] == b)
+                before_post = post.first(lambda j: post.prog[j] == a) < post.first(lambda j: post.prog[j] == b)
                 cs.append(z3.Implies(untouched, before_pre == before_post))
         return z3.And(cs)
     if inv == "INV-LINKSLOT":
@@ -344,33 +339,33 @@ def prop(u: Unrolling, inv: str, k: int) -> z3.BoolRef:
 STATE_INVS = ("INV-NODUP", "INV-MAX", "INV-LINK")
 
 
-def _check_one(inv: str, depth: int, timeout_s, n_progs: int, n_links: int, cores: bool = False) -> list[Report]:
+def _check_one(inv: str, u: "Unrolling", u1: "Unrolling", timeout_s, cores: bool = False) -> list[Report]:
+    """BMC of ``inv`` over ``u`` (depth u.depth), then 1-induction over ``u1``
+    (one request); the unrollings are shared by every invariant's solvers."""
     out = []
     t0 = time.perf_counter()
-    u = Unrolling(depth, n_progs, n_links)
-    sv = _Solver(timeout_s)
-    sv.add_tracked(u.tracked)
-    sv.s.add(u.step_facts())
-    sv.s.add(u.init())
+    depth = u.depth
+    sv = u.bmc_solver(timeout_s)
+    # a state invariant is checked on the state after k requests (k = 0..depth),
+    # a step invariant on request k (k = 0..depth-1): k + off requests in all
+    off = 0 if inv in STATE_INVS else 1
     reached, status, detail, script = 0, "proved", "", ""
-    rng = range(depth + 1) if inv in STATE_INVS else range(depth)
-    for k in rng:
+    for k in range(depth + 1 - off):
         sv.s.push()
         sv.s.add(z3.Not(prop(u, inv, k)))
         res = sv.s.check()
         if res == z3.sat:
             status = "violated"
-            upto = k if inv in STATE_INVS else k + 1
-            script = u.script(sv.s.model(), upto, f"{inv}: {INVARIANTS[inv]}")
-            detail = f"counterexample with {upto} requests"
+            script = u.script(sv.s.model(), k + off, f"{inv}: {INVARIANTS[inv]}")
+            detail = f"counterexample with {k + off} requests"
             sv.s.pop()
             break
         if res == z3.unknown:
-            status, detail = "unknown", (f"proved to depth {reached}; depth {k + (0 if inv in STATE_INVS else 1)}: "
+            status, detail = "unknown", (f"proved to depth {reached}; depth {k + off}: "
                                          f"{sv.s.reason_unknown()}")
             sv.s.pop()
             break
-        reached = k + 1 if inv not in STATE_INVS else k
+        reached = k + off
         sv.s.pop()
     if status == "proved":
         detail = f"bmc depth {depth}"
@@ -378,17 +373,17 @@ def _check_one(inv: str, depth: int, timeout_s, n_progs: int, n_links: int, core
                       script=script))
     if status == "violated":
         return out
-    # 1-induction (also after an unknown BMC: with the base case it covers every depth): from any state satisfying the state invariants, one request.
+    # 1-induction (also after an unknown BMC: with the base case it covers
+    # every depth): from any state satisfying the state invariants, one request.
     t0 = time.perf_counter()
-    u1 = Unrolling(1, n_progs, n_links)
     sv = _Solver(timeout_s)
     sv.add_tracked(u1.tracked)
     sv.s.add(u1.step_facts())
     sv.s.add(u1.state_ok(u1.worlds[0]))
-    goal = prop(u1, inv, 1) if inv in STATE_INVS else prop(u1, inv, 0)
+    goal = prop(u1, inv, 1 - off)
     # the assumed strengthening (state_ok) must itself be preserved
     goal = z3.And(goal, *u1.state_ok(u1.worlds[1]))
-    if inv in STATE_INVS:
+    if not off:
         sv.s.add(prop(u1, inv, 0))
     sv.s.add(z3.Not(goal))
     res = sv.s.check()
@@ -406,10 +401,11 @@ def check_invariants(depth: int = 6, timeout_s: Optional[float] = None, *, invar
                      n_progs: int = 4, n_links: int = 2, cores: bool = False) -> list[Report]:
     """BMC of every invariant to ``depth`` requests from the initial state,
     then 1-induction (its minimized unsat core with ``cores``); one solver
-    per check."""
+    per check, the two unrollings built once."""
+    u, u1 = Unrolling(depth, n_progs, n_links), Unrolling(1, n_progs, n_links)
     reports = []
     for inv in invariants or INVARIANTS:
-        reports += _check_one(inv, depth, timeout_s, n_progs, n_links, cores)
+        reports += _check_one(inv, u, u1, timeout_s, cores)
         if inv == "INV-MAX":
             reports.append(_max_at_kernel_bound(timeout_s))
     return reports
@@ -436,9 +432,15 @@ def _max_at_kernel_bound(timeout_s) -> Report:
                   "k=1 induction over every hook with <= 63 slots (attach, link_create)")
 
 
-def _rules() -> frozenset:
+@functools.cache
+def rule_ids() -> frozenset:
+    """Rules tracked in the BMC transition relation (a one-step unrolling)."""
     u = Unrolling(1, 2, 1)
     return frozenset(names.rule_of_label(t.label) for t in u.tracked)
 
 
-RULE_IDS = _rules()
+def __getattr__(name: str):
+    # Built on first use, like encode.RULE_IDS (an unrolling costs ~0.1 s).
+    if name == "RULE_IDS":
+        return rule_ids()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,6 +25,7 @@ holds and no earlier check fired.  The rule that fires fixes ``req<k>.errno``,
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import z3
@@ -156,9 +157,6 @@ class Req:
         self.errno, self.rule = i("errno"), i("rule")
         self.q_count, self.q_rev, self.q_shown = i("out.count"), i("out.revision"), i("out.shown")
 
-    def inputs(self) -> list:
-        return [getattr(self, f) for f in self.BOOLS + self.INTS]
-
 
 # --------------------------------------------------------------------------
 # Effects on the post-state
@@ -237,7 +235,6 @@ class Chain:
         self.decided = z3.BoolVal(False)
         self.fires: dict[str, z3.BoolRef] = {}
         self.effects: dict[str, z3.BoolRef] = {}
-        self.order: list = []                      # (rule, fires Bool, cond, effect) in check order
         self._keys: set = set()
         self.terms: dict[str, z3.ArithRef] = {}   # index terms (templates; checker.smt.equiv)
 
@@ -258,7 +255,6 @@ class Chain:
         self.tracked.append(Tracked(lab, f == z3.And(z3.Not(self.decided), cond)))
         self.tracked.append(Tracked(lab, z3.Implies(f, z3.And(
             self.req.errno == errno_code(LINUX[rule]), self.req.rule == rule_code(rule), eff))))
-        self.order.append((rule, f, cond, eff))
         self.decided = z3.Or(self.decided, f)
         self.fires[rule] = z3.Or(self.fires[rule], f) if rule in self.fires else f
         return f
@@ -676,4 +672,14 @@ def op_rules(op: str) -> set:
     return encode(op, 0, pre, post, r).rules()
 
 
-RULE_IDS = frozenset().union(*(op_rules(op) for op in OPS))
+@functools.cache
+def rule_ids() -> frozenset:
+    return frozenset().union(*(op_rules(op) for op in OPS))
+
+
+def __getattr__(name: str):
+    # RULE_IDS is built on first use: encoding every op once costs ~0.06 s,
+    # which `mprog solve` / `plan` (they import this package) need not pay.
+    if name == "RULE_IDS":
+        return rule_ids()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -231,7 +231,7 @@ def _l(i: int) -> str:
     return f"l{i}"
 
 
-def _flags(v: dict, *, position=True) -> tuple:
+def _flags(v: dict) -> tuple:
     names = [n for n, f in (("REPLACE", "replace"), ("BEFORE", "before"), ("AFTER", "after"),
                             ("ID", "id"), ("LINK", "link_flag")) if v[f]]
     if v["stray"]:
@@ -474,6 +474,15 @@ def _flags_template(pb: Problem, shapes: list):
     return z3.And(parts), "/".join(tags)
 
 
+def final_query(present: bool, slots, rev: int) -> Step:
+    """The closing query of a counterexample script: the hook's slots
+    ((prog id, link id or 0), ...) and revision, or ENODEV without a device."""
+    if not present:
+        return Step("query", dev=DEV, dir=DIR, expect=Expect("ENODEV"))
+    return Step("query", dev=DEV, dir=DIR, expect=Expect(
+        "ok", len(slots), rev, tuple(_p(p) for p, _ in slots), tuple(_l(l) if l else None for _, l in slots)))
+
+
 def render_counterexample(op: str, setup: list, req: Step, v: dict, title: str, detail: str) -> str:
     """The representative as a script whose expectations are the encoding's
     (spec) outcome: replayed on a diverging executor, an expectation fails."""
@@ -482,10 +491,7 @@ def render_counterexample(op: str, setup: list, req: Step, v: dict, title: str, 
         shown = v["slots"][:v["q_shown"]]
         exp = Expect(v["errno"], v["q_count"], v["q_rev"], tuple(_p(p) for p, _ in shown),
                      tuple(_l(l) if l else None for _, l in shown))
-    post = v["post_slots"]
-    check = Step("query", dev=DEV, dir=DIR, expect=Expect(
-        "ok", len(post), v["post_rev"], tuple(_p(p) for p, _ in post),
-        tuple(_l(l) if l else None for _, l in post)) if v["post_flags"][0] else Expect("ENODEV"))
+    check = final_query(v["post_flags"][0], v["post_slots"], v["post_rev"])
     steps = tuple(setup) + (replace(req, expect=exp), check)
     return render_script(Script(steps, name=title, description=detail))
 

@@ -21,7 +21,6 @@ pytestmark = pytest.mark.skipif(_REASON is not None, reason=f"kernel backend una
 
 from checker.model import OK, Outcome, QueryResult, Raw, Step  # noqa: E402
 
-RCU_EXPEDITED = "/sys/kernel/rcu_expedited"
 IN = dict(dev="a", dir="ingress")
 
 
@@ -279,7 +278,6 @@ def test_fd_mapping(kb):
     do(kb, "link_detach", "EINVAL", link="p2")
     do(kb, "attach", "EINVAL", **IN, prog="l2")
     # Objects the backend did not name are rendered as #id.
-    from checker.kernel import bpf
     fd, err = bpf.prog_load(bpf.PROG_TYPE["sched_cls"], "alien")
     assert err is None
     try:
@@ -360,9 +358,32 @@ def _visible_netns() -> set[int]:
     return seen
 
 
+def _still_alive(objects) -> list:
+    """The (kind, id) objects that still exist once the kernel's cleanup
+    has had its chance: namespaces are destroyed by the asynchronous
+    cleanup_net work after their last fd is closed, and the devices (and the
+    prog-API references they hold) go then.  Waits up to 30 s."""
+    deadline = time.monotonic() + 30
+    alive = list(objects)
+    while alive and time.monotonic() < deadline:
+        alive = [o for o in alive if bpf.id_alive(*o)]
+        if alive:
+            time.sleep(0.1)
+    return alive
+
+
+def _assert_netns_restored(ns_before: set) -> None:
+    """Same namespaces visible as before.  Another process's thread may sit
+    in a private namespace for a moment: give such transients 2 s to go."""
+    for _ in range(10):
+        if _visible_netns() == ns_before:
+            break
+        time.sleep(0.2)
+    assert _visible_netns() == ns_before
+
+
 def _host_tcx() -> dict:
     """tcx state of every host device, queried from the host namespace."""
-    from checker.kernel import bpf
     from pyroute2 import IPRoute
     with IPRoute() as ipr:
         idx = [l["index"] for l in ipr.get_links()]
@@ -392,24 +413,10 @@ def test_no_resource_leaks():
         b.close()
     assert len(ours) >= 1
     assert len(objects) == 600
-    # Namespaces are destroyed by the kernel's cleanup_net work, after the
-    # last fd is closed; devices (and the prog-API references they hold) go
-    # then.  Wait for it, boundedly.
-    deadline = time.monotonic() + 30
-    alive = objects
-    while alive and time.monotonic() < deadline:
-        alive = [o for o in alive if bpf.id_alive(*o)]
-        time.sleep(0.1)
-    assert alive == []
+    assert _still_alive(objects) == []
     assert len(os.listdir("/proc/self/fd")) == fds_before
     assert not (_visible_netns() & ours)
-    # Same namespaces visible as before.  Another process's thread may sit in
-    # a private namespace for a moment: give such transients time to go.
-    for _ in range(10):
-        if _visible_netns() == ns_before:
-            break
-        time.sleep(0.2)
-    assert _visible_netns() == ns_before
+    _assert_netns_restored(ns_before)
     assert subprocess.run(["ip", "-d", "link"], capture_output=True, text=True).stdout == links_before
     assert _host_tcx() == tcx_before
 
@@ -463,14 +470,14 @@ def _random_script(rng: random.Random, length: int):
 
 @pytest.mark.parametrize("seed", range(12))
 def test_agrees_with_reference_executor(seed):
+    from checker.diff import first_divergence
     from checker.executor import Executor
     rng = random.Random(seed)
     ex = Executor()
     with KernelBackend() as b:
-        for i, s in enumerate(_random_script(rng, 50)):
-            want, got = ex.apply(s), b.apply(s)
-            assert (got.errno, got.query) == (want.errno, want.query), \
-                f"step {i} {s}: kernel {got.errno} {got.query}, model {want.errno} ({want.rule}) {want.query}"
+        d = first_divergence(_random_script(rng, 50), ex, b)
+        assert d is None, (f"step {d.index} {d.step}: kernel {d.kernel.errno} {d.kernel.query}, "
+                           f"model {d.model.errno} ({d.model.rule}) {d.model.query}")
         assert b.hooks() == ex.hooks()
 
 

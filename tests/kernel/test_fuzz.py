@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from checker.kernel import bpf, KernelBackend, kernel_available
+from checker.kernel import KernelBackend, kernel_available, rcu
 
 _REASON = kernel_available()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=f"kernel backend unavailable: {_REASON}")
@@ -18,9 +18,9 @@ from checker.diff import observable  # noqa: E402
 from checker.executor import Executor  # noqa: E402
 from checker.fuzz import run_campaign  # noqa: E402
 
-from test_backend import _visible_netns  # noqa: E402  (rootdir-relative: tests/kernel is on sys.path)
+from test_backend import _assert_netns_restored, _still_alive, _visible_netns  # noqa: E402  (tests/kernel is on sys.path)
 
-RCU = "/sys/kernel/rcu_expedited"
+RCU = rcu.PATH
 
 
 def test_campaign_no_divergence(expedited_rcu):
@@ -68,19 +68,10 @@ def test_short_sequences_leave_nothing(expedited_rcu):
     assert n[0] == 1000
     # No program or link outlives its sequence (after the kernel's
     # asynchronous namespace cleanup, waited for boundedly).
-    deadline = time.monotonic() + 30
-    alive = objects
-    while alive and time.monotonic() < deadline:
-        alive = [o for o in alive if bpf.id_alive(*o)]
-        time.sleep(0.1)
-    assert objects and alive == []
+    assert objects and _still_alive(objects) == []
     assert len(os.listdir("/proc/self/fd")) == fds
     assert not (_visible_netns() & ours)
-    for _ in range(10):
-        if _visible_netns() == ns_before:
-            break
-        time.sleep(0.2)
-    assert _visible_netns() == ns_before
+    _assert_netns_restored(ns_before)
 
 
 CLI = r"""
@@ -112,9 +103,5 @@ def test_ctrl_c_restores_and_cleans(tmp_path):
     assert "rcu_expedited" in err
     with open(RCU) as f:
         assert f.read().strip() == before
-    for _ in range(10):
-        if _visible_netns() == ns_before:
-            break
-        time.sleep(0.2)
-    assert _visible_netns() == ns_before
+    _assert_netns_restored(ns_before)
     assert not list(tmp_path.iterdir())

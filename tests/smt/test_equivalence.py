@@ -1,10 +1,8 @@
 """z3 encoding vs reference executor (checker.smt.equiv), and a planted bug."""
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
 import pytest
+from planted import executor_with_after_off_by_one
 
 from checker import executor
 from checker.rules import LINUX
@@ -14,16 +12,6 @@ from checker.smt import EQUIVALENCE_RULE_IDS, RULE_IDS, verify_equivalence
 from checker.smt import bmc
 
 N_SMALL = 4
-
-
-def _copy_of_executor(name: str):
-    """A private copy of checker/executor.py (the file is not edited)."""
-    path = pathlib.Path(executor.__file__)
-    spec = importlib.util.spec_from_file_location(f"checker.{name}", path)
-    mod = importlib.util.module_from_spec(spec)
-    mod.__package__ = "checker"
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -88,14 +76,7 @@ def test_unknown_is_reported_as_unknown():
 
 
 def test_planted_after_off_by_one_is_caught():
-    buggy = _copy_of_executor("_executor_planted_after")
-    real_pos_rel = buggy._pos_rel
-
-    def pos_rel(slots, rel, before):      # AFTER R inserts one slot too far
-        t = real_pos_rel(slots, rel, before)
-        return t + 1 if (t is not None and not before and rel is not None) else t
-
-    buggy._pos_rel = pos_rel
+    buggy = executor_with_after_off_by_one("_executor_planted_after")
     rs = verify_equivalence(3, timeout_s=30, step_fn=buggy.step, ops=("attach",))
     bad = [r for r in rs if r.status == "violated"]
     assert bad, "the planted bug was not caught"
@@ -106,19 +87,7 @@ def test_planted_after_off_by_one_is_caught():
     for r in bad:
         script = read_script("<counterexample>", r.script)
         # Replayed on the buggy executor the expectations fail ...
-        fails = [x for x in run_steps(script.steps, _Backend(buggy.step)) if not x.passed]
+        fails = [x for x in run_steps(script.steps, buggy.Executor()) if not x.passed]
         assert fails, r.script
         # ... and on the real executor they all hold.
-        assert all(x.passed for x in run_steps(script.steps, _Backend(executor.step))), r.script
-
-
-class _Backend:
-    """Minimal backend over a step function."""
-
-    def __init__(self, step_fn):
-        self.step_fn = step_fn
-        self.world = executor.World()
-
-    def apply(self, s):
-        out, self.world = self.step_fn(self.world, s)
-        return out
+        assert all(x.passed for x in run_steps(script.steps, executor.Executor())), r.script

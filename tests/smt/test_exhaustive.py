@@ -2,10 +2,8 @@
 (hook state, request) of an alphabet, one z3 check each."""
 from __future__ import annotations
 
-import importlib.util
-import pathlib
+from planted import executor_with_after_off_by_one
 
-from checker import executor
 from checker.smt.equiv import ALPHABET, LEAN, _requests, _states, verify_exhaustive
 
 CHEAP_OPS = ("link_detach", "close", "query", "load", "dev_add", "dev_del", "clsact_add", "clsact_del")
@@ -32,18 +30,7 @@ def test_alphabet_enumerates_every_hook_state():
 
 
 def test_planted_bug_is_caught_exhaustively():
-    path = pathlib.Path(executor.__file__)
-    spec = importlib.util.spec_from_file_location("checker._executor_planted_exh", path)
-    buggy = importlib.util.module_from_spec(spec)
-    buggy.__package__ = "checker"
-    spec.loader.exec_module(buggy)
-    real = buggy._pos_rel
-
-    def pos_rel(slots, rel, before):      # AFTER R inserts one slot too far
-        t = real(slots, rel, before)
-        return t + 1 if (t is not None and not before and rel is not None) else t
-
-    buggy._pos_rel = pos_rel
+    buggy = executor_with_after_off_by_one("_executor_planted_exh")
     a = dict(LEAN, flag_sets=(("AFTER",),), replaces=(None,))
     rs = verify_exhaustive(2, timeout_s=30, ops=("attach",), step_fn=buggy.step, alphabet=a)
     assert rs[0].status == "violated" and "AFTER" in rs[0].detail, rs[0].line()

@@ -10,15 +10,6 @@ from checker.smt import INVARIANTS, check_invariants
 from checker.smt import bmc, encode
 
 
-class _Backend:
-    def __init__(self, step_fn=executor.step):
-        self.step_fn, self.world = step_fn, executor.World()
-
-    def apply(self, s):
-        out, self.world = self.step_fn(self.world, s)
-        return out
-
-
 def test_invariants_hold_to_depth_3_and_induction_closes():
     rs = check_invariants(3, timeout_s=60)
     assert {r.case for r in rs} == set(INVARIANTS)
@@ -29,10 +20,10 @@ def test_invariants_hold_to_depth_3_and_induction_closes():
 
 def _trace(extra, depth):
     u = bmc.Unrolling(depth)
-    s = z3.Solver()
-    s.add([t.expr for t in u.tracked] + u.step_facts() + u.init() + extra(u))
-    assert s.check() == z3.sat
-    return u.script(s.model(), depth, "trace")
+    sv = u.bmc_solver(None)
+    sv.s.add(extra(u))
+    assert sv.s.check() == z3.sat
+    return u.script(sv.s.model(), depth, "trace")
 
 
 def test_bmc_traces_replay_on_the_executor():
@@ -41,7 +32,7 @@ def test_bmc_traces_replay_on_the_executor():
     not vacuous and agrees with the executor on whole sequences."""
     text = _trace(lambda u: [u.worlds[5].h.n == 3, u.worlds[5].ls[0] == bmc.ATTACHED,
                              u.worlds[5].ls[1] == bmc.DEFUNCT], 5)
-    results = list(run_steps(read_script("<trace>", text).steps, _Backend()))
+    results = list(run_steps(read_script("<trace>", text).steps, executor.Executor()))
     assert all(r.passed for r in results), text
 
 
@@ -59,4 +50,4 @@ def test_unqualified_stale_claim_has_a_counterexample():
                 z3.Or(r.prog_fd == encode.FD_NONE, r.prog_fd == encode.FD_PROG), r.errno != encode.errno_code("ESTALE")]
     text = _trace(stale_detach, 2)
     assert "flags=REPLACE" in text and "=> EINVAL" in text
-    assert all(r.passed for r in run_steps(read_script("<cex>", text).steps, _Backend())), text
+    assert all(r.passed for r in run_steps(read_script("<cex>", text).steps, executor.Executor())), text
