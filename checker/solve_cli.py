@@ -200,10 +200,9 @@ def cmd_plan(args, out=None, err=None) -> int:
     except BackendUnavailable as e:
         print(f"mprog: the {args.backend} backend is unavailable: {e}", file=err)
         return EXIT_BAD
-    text = P.script_text(state, ds, plan)
     verdict = (f"# verified on the {v.backend} backend: final [{' '.join(v.final)}] rev {v.revision}"
                if v.ok else f"# verification FAILED on the {v.backend} backend")
-    text = text.replace("dialect linux\n", verdict + "\ndialect linux\n", 1)
+    text = P.script_text(state, ds, plan, verdict)
     if args.output:
         from .cli import write_atomically
         write_atomically(args.output, text)

@@ -465,7 +465,7 @@ def _requests(state: HookState, final, moved, new) -> tuple[tuple[Step, ...], in
 # --------------------------------------------------------------------------
 # Output and verification
 
-def script_text(state: HookState, ds: DirectiveSet, plan: Plan) -> str:
+def script_text(state: HookState, ds: DirectiveSet, plan: Plan, verdict: str = "") -> str:
     """The plan as a runnable script: the setup that recreates the start
     state (when there is one), then the plan's requests."""
     head = [f"# mprog plan: {ds.path} on {state.dev} {state.dir} (start: {state.source}, rev {state.revision})",
@@ -473,6 +473,7 @@ def script_text(state: HookState, ds: DirectiveSet, plan: Plan) -> str:
             f"# moved (detach + re-attach): {' '.join(plan.moved) or 'none'}; "
             f"new: {' '.join(plan.new) or 'none'}; {plan.requests} hook requests",
             *(f"#   {line}" for line in (("names on the live hook:",) + state.legend if state.legend else ())),
+            *((verdict,) if verdict else ()),
             "dialect linux"]
     body = []
     if state.setup is not None:
