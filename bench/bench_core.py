@@ -17,9 +17,10 @@ import sys
 import tempfile
 import time
 
-from checker.executor import Executor
+from checker.exec import Executor
 from checker.model import Raw, Step
-from checker.script import parse_line, render_step
+from checker.syntax.render import render_step
+from checker.syntax.script import parse_line
 
 
 def random_stream(n: int, seed: int = 1) -> list[Step]:

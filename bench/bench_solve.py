@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checker.directives_syntax import parse_directives  # noqa: E402
+from checker.syntax.directives import parse_directives  # noqa: E402
 from checker.smt import solve as S  # noqa: E402
 from checker.smt.directives import Order, must_precede  # noqa: E402
 

@@ -1,9 +1,10 @@
 """mprog-checker: reference executor, formal model and differential fuzzer for
 Linux bpf_mprog (tcx) multi-program attach semantics."""
-from .executor import Executor, step
+from .exec import Executor, step
 from .model import Expect, Outcome, QueryResult, Raw, Script, Step
-from .script import read_script, render_script, render_step
-from .vectors import read_vector, script_to_json
+from .syntax.render import render_script, render_step
+from .syntax.script import read_script
+from .syntax.vectors import read_vector, script_to_json
 
 __all__ = ["Executor", "step", "Expect", "Outcome", "QueryResult", "Raw", "Script", "Step",
            "read_script", "render_script", "render_step", "read_vector", "script_to_json"]

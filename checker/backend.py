@@ -27,3 +27,14 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release everything this backend created (idempotent)."""
         ...
+
+
+def open_backend(kind: str, dialect: str) -> Backend:
+    """The ``kind`` backend ("model" or "kernel") for ``dialect``.  Raises
+    BackendUnavailable when the live kernel cannot run here, or does not
+    implement the dialect (never a run under another dialect's flag table)."""
+    if kind == "model":
+        from .exec import Executor
+        return Executor(dialect)
+    from .kernel import KernelBackend
+    return KernelBackend(dialect)

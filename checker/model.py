@@ -2,7 +2,9 @@
 
 A *step* is one line of a script or one element of a JSON vector's ``steps``
 array; its fields are the vector keys of spec/vectors.md, one to one, so that
-``mprog convert`` is lossless.  Backends (the reference executor, the live
+``mprog convert`` is lossless.  Nothing here depends on the dialect: which
+ops, attach points, flags and program types a dialect accepts is in its
+record (checker.dialects).  Backends (the reference executor, the live
 kernel) consume steps and produce :class:`Outcome` values.  Kernel errors are
 values here (``Outcome.errno``), never exceptions.
 """
@@ -11,13 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-OPS = (
-    "load", "attach", "detach", "query", "link_create", "link_update",
-    "link_detach", "close", "dev_add", "dev_del", "clsact_add", "clsact_del",
-)
-DIRECTIONS = ("ingress", "egress")
-PROG_TYPES = ("sched_cls", "sched_act", "xdp", "socket_filter")
-DIALECTS = ("linux",)
 OK = "ok"
 
 
@@ -59,7 +54,7 @@ class Step:
     """One request.  Field names are the JSON vector keys (spec/vectors.md)."""
     op: str
     dev: str | None = None
-    dir: str | None = None
+    dir: str | None = None                   # the attach point (tcx: ingress / egress)
     prog: Ref | None = None
     link: Ref | None = None
     type: str | None = None                  # load only; None = sched_cls

@@ -16,10 +16,11 @@ DIRECTIVES = REPO / "examples" / "directives"
 
 def run_solve_cli(*argv):
     """``mprog solve`` / ``mprog plan`` in-process: (exit status, stdout, stderr)."""
-    from checker import solve_cli
+    from checker.cli import plan, solve
     p = argparse.ArgumentParser(prog="mprog")
     sub = p.add_subparsers(dest="command", required=True)
-    solve_cli.register(sub)
+    solve.register(sub)
+    plan.register(sub)
     args = p.parse_args([str(a) for a in argv])
     out, err = io.StringIO(), io.StringIO()
     code = args.func(args, out, err)

@@ -8,10 +8,12 @@ from dataclasses import replace
 import pytest
 from hypothesis import given
 
-from checker import grammar_ref
+from checker.syntax import grammar as grammar_ref
 from checker.errors import BadInput
-from checker.script import _Reject, parse_line_fast, read_script, render_step
-from checker.strategies import sequences
+from checker.syntax.fast import Reject as _Reject, parse_line_fast
+from checker.syntax.render import render_step
+from checker.syntax.script import read_script
+from checker.fuzz.strategies import sequences
 
 from corpus import EXAMPLES, RULE_CASES, SCRIPTS
 
@@ -59,7 +61,7 @@ BAD = [
     ("attach p1 veth0 sideways", 6, 17, "expected 'egress', 'ingress'"),
     ("attach p1 veth0 ingress rev", 6, 28, "unexpected end of line; expected a number"),
     ("attach p1 veth0 ingress $", 6, 25, "unexpected character '$'"),
-    ("attach p1 veth0 ingress flags=BEFOR", 6, 31, "unknown flag 'BEFOR' (did you mean 'BEFORE'?)"),
+    ("attach p1 veth0 ingress flags=BEFOR", 6, 31, "unknown flag 'BEFOR' in dialect 'linux' (did you mean 'BEFORE'?)"),
     ("attach p11 veth0 ingress", 6, 8, "unknown name 'p11' for the program (did you mean 'p1'?)"),
     ("attach p1 veth9 ingress", 6, 11, "unknown device 'veth9' (did you mean 'veth0'?)"),
     ("load p1", 6, 6, "duplicate declaration of program 'p1' (first declared on line 2)"),

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 from corpus import DIRECTIVES, REPO, run_solve_cli
 
-from checker.directives_syntax import parse_directives
+from checker.syntax.directives import parse_directives
 from checker.errors import BadInput
-from checker.executor import Executor
+from checker.exec import Executor
 from checker.runner import run_steps
-from checker.script import read_script
+from checker.syntax.script import read_script
 from checker.smt import plan as P
 
 TOUR = REPO / "examples" / "tour.mprog"
@@ -146,7 +146,7 @@ def test_setup_reaches_any_revision(links, rev):
     state = from_json({"progs": ["a", "b"], "links": links, "revision": rev})
     ex = Executor()
     assert all(r.passed for r in run_steps(state.setup, ex))
-    assert ex.world.devs["d0"].ingress.revision == rev
+    assert ex.world.devs["d0"].hook("ingress").revision == rev
 
 
 def test_high_revision_is_verified_without_a_setup():

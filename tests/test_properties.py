@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from hypothesis import given
 
-from checker.executor import step
-from checker.strategies import sequences
-from checker.world import World
+from checker.exec import step
+from checker.fuzz.strategies import sequences
+from checker.exec.world import World
 
 NO_BUMP = {"link_update/same-prog", "link_detach/defunct", "device/del", "device/add",
            "clsact/add", "clsact/del", "load/ok", "close/prog", "query/ok", "query/no-entry"}
@@ -18,7 +18,7 @@ NO_BUMP = {"link_update/same-prog", "link_detach/defunct", "device/del", "device
 
 def hooks(w: World):
     return {(d, dir): h for d, dev in w.devs.items() if dev.present
-            for dir, h in (("ingress", dev.ingress), ("egress", dev.egress))}
+            for dir, h in (("ingress", dev.hook("ingress")), ("egress", dev.hook("egress")))}
 
 
 @given(sequences())

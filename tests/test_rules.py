@@ -8,10 +8,11 @@ import re
 
 import pytest
 
-from checker.executor import Executor
-from checker.rules import LINUX
+from checker.exec import Executor
+from checker.dialects.linux import LINUX
 from checker.runner import run_steps
-from checker.script import read_script, render_step
+from checker.syntax.render import render_step
+from checker.syntax.script import read_script
 
 from corpus import REPO, RULE_CASES
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from checker.executor import Executor
+from checker.exec import Executor
 from checker.runner import run_steps
-from checker.script import read_script, render_step
+from checker.syntax.render import render_step
+from checker.syntax.script import read_script
 
 from corpus import EXAMPLES, SCRIPTS
 

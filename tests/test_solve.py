@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from corpus import DIRECTIVES, run_solve_cli
 
-from checker.directives_syntax import DirectiveSet, parse_directives, read_directives
+from checker.syntax.directives import DirectiveSet, parse_directives, read_directives
 from checker.errors import BadInput
 from checker.smt import solve as S
 
@@ -365,7 +365,7 @@ def test_comments_blank_lines_and_forward_references():
 def test_tenant_requests_follow_the_documented_mapping():
     ds = parse_directives("a: FIRST, BEFORE d\nb: LAST\nc: BEFORE a\nd: AFTER a, BEFORE b\ne:\n"
                           "app x: a b c d e\n")
-    from checker.script import render_step
+    from checker.syntax.render import render_step
     assert [render_step(r.step) for r in S.tenant_requests(ds)] == [
         "attach a d0 ingress before", "attach b d0 ingress after", "attach c d0 ingress before a",
         "attach d d0 ingress after a", "attach e d0 ingress"]

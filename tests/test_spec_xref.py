@@ -5,12 +5,12 @@ from __future__ import annotations
 import importlib
 import re
 
-from checker import constants
-from checker.rules import LINUX
+from checker.dialects import linux as constants
+from checker.dialects.linux import LINUX
 
 from corpus import REPO
 
-SPEC = REPO / "spec"
+SPEC = REPO / "spec" / "linux"
 HEADING = re.compile(r"^### `([^`]+)`\n(.*?)(?=^#|\Z)", re.S | re.M)
 
 
@@ -42,14 +42,15 @@ def test_each_rule_has_errno_kernel_and_executor_lines():
 
 
 def test_executor_carries_exactly_the_registry_ids():
-    src = (REPO / "checker" / "executor.py").read_text()
+    src = "".join((REPO / "checker" / "exec" / f).read_text()
+                  for f in ("linux.py", "mprog.py", "objects.py"))
     ids = set(re.findall(r'"([a-z_]+/[a-z\-]+)"', src))
     assert sorted(ids) == sorted(LINUX)
 
 
 def test_constants_table_matches_code():
     rows = dict(re.findall(r"^\| (\w+) \| (\d+) \|$", (SPEC / "constants.md").read_text(), re.M))
-    code = {f"BPF_F_{k}": v for k, v in constants.FLAGS.items()}
+    code = {f"BPF_F_{k}": v for k, v in constants.FLAGS.bits.items()}
     code.update(BPF_F_QUERY_EFFECTIVE=constants.BPF_F_QUERY_EFFECTIVE,
                 BPF_TCX_INGRESS=constants.BPF_TCX_INGRESS, BPF_TCX_EGRESS=constants.BPF_TCX_EGRESS,
                 MPROG_MAX=constants.MPROG_MAX)

@@ -8,10 +8,11 @@ import pathlib
 import jsonschema
 import pytest
 
-from checker.executor import Executor
+from checker.exec import Executor
 from checker.runner import run_steps
-from checker.script import read_script, render_script
-from checker.vectors import dumps_vector, read_vector
+from checker.syntax.render import render_script
+from checker.syntax.script import read_script
+from checker.syntax.vectors import dumps_vector, read_vector
 
 from corpus import EXAMPLES, REPO, RULE_CASES, SCRIPTS
 

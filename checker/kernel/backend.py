@@ -30,9 +30,10 @@ import resource
 from dataclasses import dataclass
 from typing import Optional
 
-from ..constants import ATTACH_TYPE, ID, LINK, QUERY_DEFAULT_COUNT, flag_bits
+from .. import dialects
+from ..dialects.linux import QUERY_DEFAULT_COUNT
 from ..errors import BackendUnavailable, SpecCrash
-from ..model import OK, OPS, Outcome, QueryResult, Raw, Ref, Step
+from ..model import OK, Outcome, QueryResult, Raw, Ref, Step
 from . import bpf
 from .netns import Devices, NetNS
 
@@ -59,9 +60,6 @@ class KernelBackend:
     name = "kernel"
 
     def __init__(self, dialect: str = "linux"):
-        if dialect != "linux":
-            raise ValueError(f"dialect {dialect!r} is not implemented by the kernel backend")
-        self.dialect = dialect
         self._closed = False
         self._session = None            # the _Inside of an open session(), if any
         self._ns: Optional[NetNS] = None
@@ -69,6 +67,11 @@ class KernelBackend:
         reason = kernel_available()
         if reason is not None:
             raise BackendUnavailable(reason)
+        d = _kernel_dialect(dialect)
+        self.dialect = dialect
+        self._flags = d.flags
+        self._attach_types = d.attach_points
+        self._ops = d.ops
         _ensure_fd0()
         _ensure_fd_room()
         self._floor = FD_FLOOR
@@ -176,21 +179,21 @@ class KernelBackend:
         return UNUSED_ID
 
     def _relative(self, ref: Optional[Ref], bits: int) -> int:
-        if bits & ID:
-            return self._id(ref, bool(bits & LINK))
+        flags = self._flags
+        if bits & flags["ID"]:
+            return self._id(ref, bool(bits & flags["LINK"]))
         return self._fd(ref)
 
     def _ifindex(self, dev: Optional[str]) -> int:
         d = self.devs.get(dev) if dev is not None else None
         return d.ifindex if d is not None else UNUSED_ID
 
-    @staticmethod
-    def _attach_type(step: Step) -> int:
+    def _attach_type(self, step: Step) -> int:
         try:
-            return ATTACH_TYPE[step.dir]
+            return self._attach_types[step.dir]
         except KeyError:
-            raise ValueError(f"{step.op}: dir must be one of {sorted(ATTACH_TYPE)}, "
-                             f"got {step.dir!r}") from None
+            raise ValueError(f"{step.op}: the attach point must be one of "
+                             f"{sorted(self._attach_types)}, got {step.dir!r}") from None
 
     @staticmethod
     def _name(ref, what: str) -> str:
@@ -247,7 +250,7 @@ class KernelBackend:
         if self._closed:
             raise RuntimeError("KernelBackend is closed")
         handler = getattr(self, "_op_" + step.op, None)
-        if step.op not in OPS or handler is None:
+        if step.op not in self._ops or handler is None:
             raise ValueError(f"unknown op {step.op!r}")
         sess = self._session
         if sess is not None and sess.defer is not None and sess.defer.hit:
@@ -264,7 +267,7 @@ class KernelBackend:
             for name, d in self.devs.items():
                 if not d.present:
                     continue
-                for dir, at in ATTACH_TYPE.items():
+                for dir, at in self._attach_types.items():
                     q = bpf.prog_query(d.ifindex, at, QUERY_DEFAULT_COUNT)
                     if q.errno != OK:
                         raise SpecCrash(f"query of present device {name!r} {dir} failed: {q.errno}")
@@ -282,14 +285,14 @@ class KernelBackend:
         return self._created(self.progs, "prog", name, fd, err)
 
     def _op_attach(self, s: Step) -> Outcome:
-        bits = flag_bits(s.flags)
+        bits = self._flags.word(s.flags)
         at = self._attach_type(s)
         return Outcome(bpf.prog_attach(self._ifindex(s.dev), self._fd(s.prog), at, bits,
                                        self._fd(s.replace), self._relative(s.relative, bits),
                                        s.expected_revision))
 
     def _op_detach(self, s: Step) -> Outcome:
-        bits = flag_bits(s.flags)
+        bits = self._flags.word(s.flags)
         at = self._attach_type(s)
         return Outcome(bpf.prog_detach(self._ifindex(s.dev), self._fd(s.prog), at, bits,
                                        self._relative(s.relative, bits), s.expected_revision))
@@ -310,14 +313,14 @@ class KernelBackend:
 
     def _op_link_create(self, s: Step) -> Outcome:
         name = self._name(s.link, "link_create")
-        bits = flag_bits(s.flags)
+        bits = self._flags.word(s.flags)
         at = self._attach_type(s)
         fd, err = bpf.link_create(self._fd(s.prog), self._ifindex(s.dev), at, bits,
                                   self._relative(s.relative, bits), s.expected_revision)
         return self._created(self.links, "link", name, fd, err)
 
     def _op_link_update(self, s: Step) -> Outcome:
-        return Outcome(bpf.link_update(self._fd(s.link), self._fd(s.prog), flag_bits(s.flags),
+        return Outcome(bpf.link_update(self._fd(s.link), self._fd(s.prog), self._flags.word(s.flags),
                                        self._fd(s.old_prog)))
 
     def _op_link_detach(self, s: Step) -> Outcome:
@@ -355,6 +358,21 @@ class KernelBackend:
 
 
 # ---------------------------------------------------------------------------
+
+def _kernel_dialect(name: str) -> "dialects.Dialect":
+    """The dialect ``name`` if the running kernel implements it; otherwise
+    BackendUnavailable saying which dialects it does implement."""
+    try:
+        d = dialects.get(name)
+    except LookupError as e:
+        raise BackendUnavailable(str(e)) from None
+    if d.kernel != "tcx":
+        here = ", ".join(n for n, x in dialects.registry().items() if x.kernel == "tcx")
+        raise BackendUnavailable(
+            f"the running kernel ({os.uname().release}) implements the {here} dialect, not "
+            f"{name!r} ({d.summary}; {d.kernels}); run {name!r} on the model backend")
+    return d
+
 
 def _ensure_fd0() -> None:
     """fd 0 must be an open file that is not a BPF object."""

@@ -17,9 +17,9 @@ import socket
 from dataclasses import dataclass
 from typing import Optional
 
-from ..constants import ATTACH_TYPE, QUERY_DEFAULT_COUNT
+from ..dialects.linux import ATTACH_TYPE, QUERY_DEFAULT_COUNT
 from ..errors import BackendUnavailable, BadInput
-from ..script import NAME_RE
+from ..syntax.lexicon import NAME_RE
 from . import bpf
 from .backend import kernel_available
 from .netns import NetNS

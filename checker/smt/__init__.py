@@ -10,7 +10,7 @@ Public API:
     EQUIVALENCE_RULE_IDS  the rules whose encoding is proved equal to the executor
 """
 from . import bmc as _bmc
-from . import encode as _encode
+from . import linux as _encode
 from .bmc import INVARIANTS, check_invariants
 from .equiv import Report, verify_equivalence, verify_exhaustive
 

@@ -27,10 +27,10 @@ from typing import Optional
 import z3
 
 from ..model import Expect, Raw, Script, Step
-from ..script import render_script
-from . import encode as E
+from ..syntax.render import render_script
+from . import linux as E
 from . import names
-from .encode import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG
+from .linux import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG
 from .equiv import DEV, DIR, Report, _flags, _Solver, final_query
 
 OPS = ("attach", "detach", "link_create", "link_detach", "close_link", "link_update", "query",
@@ -197,7 +197,7 @@ class Unrolling:
             E.encode(_ENCODER.get(o, o), k, pre, post, r, ch)
             self.tracked += [E.Tracked(t.label, z3.Implies(is_(o), t.expr)) for t in ch.tracked]
         ok = r.errno == E.errno_code("ok")
-        # Link states (spec/link.md, device/del): effects on the request's link, frame for the others
+        # Link states (spec/linux/link.md, device/del): effects on the request's link, frame for the others
         for i in range(L):
             lid = i + 1
             mine = r.owner == lid

@@ -34,8 +34,8 @@ from typing import Iterable, Mapping, Sequence
 
 import z3
 
-from ..directives_syntax import Directive, DirectiveSet
-from .encode import Tracked
+from ..syntax.directives import Directive, DirectiveSet
+from .core import Tracked
 
 
 # -- names -------------------------------------------------------------------

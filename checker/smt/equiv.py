@@ -51,13 +51,15 @@ from typing import Callable, Optional
 
 import z3
 
-from .. import executor as _executor
-from ..constants import MPROG_MAX
+from ..exec import linux as _executor
+from ..dialects.linux import MPROG_MAX
 from ..model import Expect, Raw, Script, Step
-from ..script import canonical_flags, render_script
-from ..world import World
-from . import encode as E
-from .encode import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG, REL_RAW
+from ..flags import canonical as canonical_flags
+from ..syntax.render import render_script
+from ..exec.world import World
+from . import linux as E
+from . import names
+from .linux import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG, REL_RAW
 
 DEV, DEV2, DIR = "veth0", "veth1", "ingress"
 
@@ -101,7 +103,7 @@ class _Solver:
             self.s.assert_and_track(t.expr, p)
 
     def core_rules(self) -> tuple:
-        return tuple(sorted({E.names.rule_of_label(self.track[str(c)]) for c in self.s.unsat_core()
+        return tuple(sorted({names.rule_of_label(self.track[str(c)]) for c in self.s.unsat_core()
                              if str(c) in self.track}))
 
 
@@ -672,8 +674,10 @@ def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn
 
 from itertools import permutations, product   # noqa: E402
 
-from ..constants import FLAGS, MASK_MPROG, flag_bits   # noqa: E402
-from ..world import Device, Hook, Link, Prog   # noqa: E402
+from ..dialects.linux import FLAGS, MASK_MPROG   # noqa: E402
+from ..exec.world import Device, Hook, Link, Prog   # noqa: E402
+
+flag_bits = FLAGS.word
 
 ALPHABET = {
     # objects: p1..p3 sched_cls with open fds (p1, p2 may sit on the hook),
@@ -718,7 +722,7 @@ def _world(slots, rev, flags) -> World:
     links = {f"l{l}": Link(f"p{p}", DEV, DIR) for p, l in slots if l}
     links["l3"] = Link("p3", None, DIR)
     hook = Hook(tuple((f"p{p}", f"l{l}" if l else None) for p, l in slots), rev) if bundle else None
-    dev = Device(present, clsact, hook, None) if present else Device(False)
+    dev = Device(present, clsact, {DIR: hook} if hook is not None else {}) if present else Device(False)
     return World(progs, links, {DEV: dev})
 
 
@@ -775,13 +779,13 @@ def _alive(w: World, name: str) -> bool:
     """objects.md: fd open, a prog-API hook entry, or an open link holds it."""
     p = w.progs[name]
     held = any(l.prog == name for l in w.links.values()) or any(
-        s[0] == name and s[1] is None for d in w.devs.values() for h in (d.ingress, d.egress) if h for s in h.slots)
+        s[0] == name and s[1] is None for d in w.devs.values() for h in d.hooks.values() for s in h.slots)
     return p.fd_open or held
 
 
 def _abstract(op: str, w: World, s: Step) -> dict:
     """The encoding's request inputs for a concrete request (written from
-    spec/objects.md, independent of checker.executor)."""
+    spec/linux/objects.md, independent of checker.exec)."""
     v = {f: False for f in E.Req.BOOLS}
     v.update({f: 0 for f in E.Req.INTS})
     v["rel_type_ok"] = True

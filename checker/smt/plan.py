@@ -3,7 +3,7 @@ shortest sequence of linux requests (with ``expected_revision`` guards) that
 reaches an order satisfying them, moving as few existing programs as possible.
 
 Moves.  Inserting and detaching never reorder the other slots
-(spec/attach.md ``attach/insert``, spec/detach.md), so the existing programs
+(spec/linux/attach.md ``attach/insert``, spec/linux/detach.md), so the existing programs
 that are never detached keep their relative order; every other existing
 program must be detached and re-attached (2 requests) and every new program
 attached (1 request).  A plan therefore has ``2 * moved + new`` hook
@@ -42,20 +42,22 @@ from typing import Optional, Union
 
 import z3
 
-from ..constants import MPROG_MAX
-from ..directives_syntax import Directive, DirectiveSet
+from ..dialects.linux import ATTACH_TYPE, MPROG_MAX
+from ..syntax.directives import Directive, DirectiveSet
 from ..errors import BackendUnavailable, BadInput, SpecCrash
-from ..executor import Executor
-from ..model import DIRECTIONS, Expect, Step
-from ..names import did_you_mean
+from ..exec import Executor
+from ..model import Expect, Step
+from ..syntax.validate import did_you_mean
 from ..runner import format_entries, run_steps
-from ..script import NAME_RE, render_step
-from ..vectors import _line_col
-from ..world import Device, Hook, Link, Prog, World
+from ..syntax.lexicon import NAME_RE
+from ..syntax.render import render_step
+from ..syntax.vectors import _line_col
+from ..exec.world import Device, Hook, Link, Prog, World
 from .directives import Order, must_precede, stay_name
-from .encode import Tracked
+from .core import Tracked
 from .solve import Budget, canonical_core, least_order, tracked_check
 
+DIRECTIONS = tuple(ATTACH_TYPE)     # the tcx attach points a plan can start from
 MAX_PADDING = 1000        # extra requests a synthesized setup may use to reach a revision
 
 
@@ -101,7 +103,7 @@ def _hook_of(world: World, dev: str, dir: str) -> tuple[tuple, int]:
 def state_from_script(path: str, hook: str) -> HookState:
     """Run a script on the executor (its expectations must hold) and take the
     final state of hook ``DEV:DIR``."""
-    from ..sources import load
+    from ..syntax.sources import load
     dev, dir = _parse_hook(hook)
     script = load(path)
     if script.dialect != "linux":
@@ -143,7 +145,7 @@ def state_from_json(path: str, text: Optional[str] = None) -> HookState:
     ``"dir"``; default d0 ingress).  ``links[i]`` names the link owning
     ``progs[i]``, or null for a prog-API entry; omitted: all null."""
     if text is None:
-        from ..sources import read_text
+        from ..syntax.sources import read_text
         text = read_text(path)
     try:
         doc = json.loads(text)

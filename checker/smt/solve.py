@@ -41,12 +41,12 @@ from typing import Optional, Sequence
 
 import z3
 
-from ..directives_syntax import Directive, DirectiveSet
+from ..syntax.directives import Directive, DirectiveSet
 from ..errors import SpecCrash
-from ..executor import Executor
+from ..exec import Executor
 from ..model import Outcome, Step
 from .directives import Order, must_precede
-from .encode import Tracked
+from .core import Tracked
 
 DEFAULT_LIMIT = 1000
 MAX_APPS = 8                  # 8! = 40320 arrival orders

@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from checker.executor import Executor
+from checker.exec import Executor
 from checker.kernel import KernelBackend, kernel_available
 from checker.runner import check_expectation
-from checker.script import read_script
+from checker.syntax.script import read_script
 
 _REASON = kernel_available()
 HERE = os.path.join(os.path.dirname(__file__), "..", "anomalies")

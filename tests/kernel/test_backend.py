@@ -471,7 +471,7 @@ def _random_script(rng: random.Random, length: int):
 @pytest.mark.parametrize("seed", range(12))
 def test_agrees_with_reference_executor(seed):
     from checker.diff import first_divergence
-    from checker.executor import Executor
+    from checker.exec import Executor
     rng = random.Random(seed)
     ex = Executor()
     with KernelBackend() as b:

@@ -8,10 +8,11 @@ import pathlib
 import pytest
 
 from checker.diff import first_divergence
-from checker.executor import Executor
+from checker.exec import Executor
 from checker.kernel import KernelBackend, kernel_available
 from checker.runner import run_steps
-from checker.script import read_script, render_step
+from checker.syntax.render import render_step
+from checker.syntax.script import read_script
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 CORPUS = sorted((REPO / "tests" / "scripts").glob("*.mprog")) + \

@@ -15,8 +15,8 @@ _REASON = kernel_available()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=f"kernel backend unavailable: {_REASON}")
 
 from checker.diff import observable  # noqa: E402
-from checker.executor import Executor  # noqa: E402
-from checker.fuzz import run_campaign  # noqa: E402
+from checker.exec import Executor  # noqa: E402
+from checker.fuzz.campaign import run_campaign  # noqa: E402
 
 from test_backend import _assert_netns_restored, _still_alive, _visible_netns  # noqa: E402  (tests/kernel is on sys.path)
 
@@ -43,7 +43,7 @@ def test_campaign_is_deterministic_for_a_seed(expedited_rcu):
 
 def test_short_sequences_leave_nothing(expedited_rcu):
     from hypothesis import HealthCheck, given, seed, settings
-    from checker.strategies import sequences
+    from checker.fuzz.strategies import sequences
     fds = len(os.listdir("/proc/self/fd"))
     ns_before = _visible_netns()
     ours = set()
@@ -76,7 +76,7 @@ def test_short_sequences_leave_nothing(expedited_rcu):
 
 CLI = r"""
 import argparse, sys
-from checker import fuzz_cli
+from checker.cli import fuzz as fuzz_cli
 p = argparse.ArgumentParser(prog="mprog")
 sub = p.add_subparsers(dest="command", required=True)
 fuzz_cli.register(sub)

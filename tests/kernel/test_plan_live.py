@@ -11,7 +11,7 @@ import pytest
 from checker.kernel import KernelBackend, kernel_available
 from checker.kernel.live import read_hook
 from checker.model import Step
-from checker.script import read_script
+from checker.syntax.script import read_script
 
 pytestmark = pytest.mark.skipif(kernel_available() is not None, reason=str(kernel_available()))
 

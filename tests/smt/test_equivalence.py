@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from planted import executor_with_after_off_by_one
 
-from checker import executor
-from checker.rules import LINUX
+from checker.exec import Executor
+from checker.dialects.linux import LINUX
 from checker.runner import run_steps
-from checker.script import read_script
+from checker.syntax.script import read_script
 from checker.smt import EQUIVALENCE_RULE_IDS, RULE_IDS, verify_equivalence
 from checker.smt import bmc
 
@@ -87,7 +87,7 @@ def test_planted_after_off_by_one_is_caught():
     for r in bad:
         script = read_script("<counterexample>", r.script)
         # Replayed on the buggy executor the expectations fail ...
-        fails = [x for x in run_steps(script.steps, buggy.Executor()) if not x.passed]
+        fails = [x for x in run_steps(script.steps, Executor(unit=buggy)) if not x.passed]
         assert fails, r.script
         # ... and on the real executor they all hold.
-        assert all(x.passed for x in run_steps(script.steps, executor.Executor())), r.script
+        assert all(x.passed for x in run_steps(script.steps, Executor())), r.script

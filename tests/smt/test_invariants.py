@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import z3
 
-from checker import executor
+from checker.exec import Executor
 from checker.runner import run_steps
-from checker.script import read_script
+from checker.syntax.script import read_script
 from checker.smt import INVARIANTS, check_invariants
-from checker.smt import bmc, encode
+from checker.smt import bmc
+from checker.smt import linux as encode
 
 
 def test_invariants_hold_to_depth_3_and_induction_closes():
@@ -32,7 +33,7 @@ def test_bmc_traces_replay_on_the_executor():
     not vacuous and agrees with the executor on whole sequences."""
     text = _trace(lambda u: [u.worlds[5].h.n == 3, u.worlds[5].ls[0] == bmc.ATTACHED,
                              u.worlds[5].ls[1] == bmc.DEFUNCT], 5)
-    results = list(run_steps(read_script("<trace>", text).steps, executor.Executor()))
+    results = list(run_steps(read_script("<trace>", text).steps, Executor()))
     assert all(r.passed for r in results), text
 
 
@@ -50,4 +51,4 @@ def test_unqualified_stale_claim_has_a_counterexample():
                 z3.Or(r.prog_fd == encode.FD_NONE, r.prog_fd == encode.FD_PROG), r.errno != encode.errno_code("ESTALE")]
     text = _trace(stale_detach, 2)
     assert "flags=REPLACE" in text and "=> EINVAL" in text
-    assert all(r.passed for r in run_steps(read_script("<cex>", text).steps, executor.Executor())), text
+    assert all(r.passed for r in run_steps(read_script("<cex>", text).steps, Executor())), text

@@ -1,4 +1,4 @@
-"""``mprog verify`` (checker.verify_cli) through an argparse built here."""
+"""``mprog verify`` (checker.cli.verify) through an argparse built here."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from checker import verify_cli
+from checker.cli import verify as verify_cli
 
 
 def _run(*argv) -> int:

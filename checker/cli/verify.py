@@ -1,0 +1,120 @@
+"""``mprog verify``: the z3 proofs (checker.smt) from the command line.
+
+Exit status: 0 everything proved (vacuous classes count as proved: no state
+reaches them), 1 a violation (its counterexample script is printed, and
+written as .mprog + JSON vector with ``--out``), 3 anything not established
+(z3 ``unknown``, e.g. a timeout, or an ``unproved`` class / induction step),
+2 bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+from .common import write_atomically
+
+EQUIV_NS = (4, 8, 16, 32, 63)
+
+
+def _ns(n_max: int) -> list:
+    return sorted({n for n in EQUIV_NS if n <= n_max} | {n_max})
+
+
+def _positive(text: str) -> float:
+    v = float(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return v
+
+
+def cmd_verify(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .. import smt
+    from ..dialects.linux import MPROG_MAX
+
+    if not 0 <= args.n_max <= MPROG_MAX:
+        print(f"mprog verify: --n-max must be from 0 to {MPROG_MAX}, not {args.n_max}")
+        return 2
+    if args.depth < 1 or args.exhaustive_n < -1:
+        print("mprog verify: --depth must be >= 1 and --exhaustive-n >= -1")
+        return 2
+    out = Console(highlight=False, soft_wrap=True)
+    rows, reports = [], []
+
+    def run(label, fn):
+        t0 = time.perf_counter()
+        rs = fn()
+        dt = time.perf_counter() - t0
+        reports.extend(rs)
+        rows.append((label, len(rs), sum(r.status in ("proved", "vacuous") for r in rs),
+                     sum(r.status == "violated" for r in rs),
+                     sum(r.status not in ("proved", "vacuous", "violated") for r in rs), dt))
+        if not args.json:
+            for r in rs:
+                out.print(r.line())
+
+    if args.only in (None, "equivalence"):
+        for n in _ns(args.n_max):
+            run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, args.timeout))
+        if args.exhaustive_n >= 0:
+            run(f"exhaustive N={args.exhaustive_n}",
+                lambda: smt.verify_exhaustive(args.exhaustive_n, args.timeout))
+    if args.only in (None, "invariants"):
+        run(f"invariants depth={args.depth}", lambda: smt.check_invariants(args.depth, args.timeout))
+
+    bad = [r for r in reports if r.status == "violated"]
+    unknown = [r for r in reports if r.status not in ("proved", "vacuous", "violated")]
+    written = []
+    for i, r in enumerate(bad):
+        if r.script and args.out:
+            written += _write(args.out, f"counterexample-{i + 1}", r.script)
+    if args.json:
+        print(json.dumps({"reports": [r.__dict__ | {"rules": list(r.rules)} for r in reports],
+                          "written": written}, indent=1))
+    else:
+        t = Table(title="mprog verify")
+        for c in ("check", "reports", "proved", "violated", "unknown", "seconds"):
+            t.add_column(c, justify="left" if c == "check" else "right")
+        for label, n, ok, v, u, dt in rows:
+            t.add_row(label, str(n), str(ok), str(v), str(u), f"{dt:.1f}")
+        out.print(t)
+        for r in bad:
+            out.print(f"counterexample for {r.check}:{r.op}:{r.case}:")
+            out.print(r.script or r.detail, markup=False)
+        for p in written:
+            out.print(f"wrote {p}")
+    return 1 if bad else (3 if unknown else 0)
+
+
+def _write(out_dir: str, base: str, text: str) -> list:
+    from ..syntax.script import read_script
+    from ..syntax.vectors import dumps_vector
+
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, base)
+    vector = dumps_vector(read_script(path + ".mprog", text))    # both or neither
+    write_atomically(path + ".mprog", text)
+    write_atomically(path + ".json", vector)
+    return [path + ".mprog", path + ".json"]
+
+
+def register(sub) -> None:
+    v = sub.add_parser("verify", help="prove the z3 encoding equal to the executor and check the "
+                                      "invariants (z3)")
+    v.add_argument("--n-max", type=int, default=8, metavar="N",
+                   help="equivalence for hooks of up to N slots, at N = 4, 8, 16, 32, 63 up to N "
+                        "(default 8; the kernel maximum is 63)")
+    v.add_argument("--depth", type=int, default=6, metavar="K", help="BMC depth (default 6)")
+    v.add_argument("--timeout", type=_positive, default=None, metavar="S",
+                   help="z3 timeout per check in seconds; a timeout is reported unknown (exit 3)")
+    v.add_argument("--only", choices=("equivalence", "invariants"), default=None)
+    v.add_argument("--exhaustive-n", type=int, default=-1, metavar="K",
+                   help="also run the exhaustive mode for hooks of up to K slots (-1: off)")
+    v.add_argument("--json", action="store_true", help="print the reports as JSON")
+    v.add_argument("--out", default=None, metavar="DIR",
+                   help="write each counterexample as DIR/counterexample-<i>.mprog and .json")
+    v.set_defaults(func=cmd_verify)

@@ -1,0 +1,51 @@
+"""The dialect record (checker.dialects names every dialect once)."""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+from ..flags import FlagTable
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One semantics.  ``rules`` maps every rule ID of the dialect to the
+    errno it decides ("ok" for successes and effects); ``changed`` lists the
+    IDs whose meaning differs from the parent's (a delta dialect's own rules,
+    the ones its spec chapter describes)."""
+    name: str
+    summary: str
+    kernels: str                      # the kernel versions it describes, in words
+    flags: FlagTable
+    attach_points: Mapping[str, int]  # script name -> kernel attach type
+    prog_types: Mapping[str, int]     # script name -> kernel program type
+    rules: Mapping[str, str]
+    executor: str                     # module implementing it in checker.exec
+    encoding: Optional[str] = None    # module implementing it in checker.smt (None: not encoded)
+    kernel: Optional[str] = None      # kernel feature the live backend needs (None: no kernel runs it)
+    parent: Optional[str] = None
+    changed: frozenset = frozenset()
+    query_flags: bool = False         # queries report per-slot stored flags (rfc)
+    spec: str = ""                    # its chapter under spec/
+    ops: frozenset = field(default=frozenset())
+
+    def derive(self, name: str, summary: str, kernels: str, *, changed: Mapping[str, str] = None,
+               removed: tuple = (), **fields) -> "Dialect":
+        """A child dialect: the parent's tables with ``changed`` rules
+        replaced or added and ``removed`` rules dropped."""
+        changed = dict(changed or {})
+        rules = {r: e for r, e in self.rules.items() if r not in removed}
+        rules.update(changed)
+        return dataclasses.replace(self, name=name, summary=summary, kernels=kernels,
+                                   parent=self.name, rules=rules, changed=frozenset(changed),
+                                   **fields)
+
+    def unit(self, layer: str):
+        """The module implementing this dialect in ``layer`` ("executor" or
+        "encoding"), imported now."""
+        mod = getattr(self, layer)
+        if mod is None:
+            raise LookupError(f"dialect {self.name!r} has no {layer}")
+        return importlib.import_module(mod)

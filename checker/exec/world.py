@@ -1,0 +1,99 @@
+"""Executor state: frozen records for programs, links, devices and hooks.
+
+Conventions (as in kernel/bpf/mprog.c): a hook's ``slots`` is the run order,
+index 0 runs first; a slot is ``(prog_name, link_name_or_None, ...)`` (a
+dialect may keep more per slot after these two, as the FIRST/LAST proposal
+keeps the slot's stored flags).  An attach point absent from a device's
+``hooks`` has no bpf_mprog bundle (tcx frees it when the list is empty and no
+clsact qdisc holds it).  Records are never mutated: every successful request
+builds a new World.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+Slot = tuple  # (prog: str, link: str | None)
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """One bpf_mprog bundle (tcx entry): ordered slots and the revision."""
+    slots: tuple = ()
+    revision: int = 1          # bpf_mprog_bundle_init() starts at 1
+
+
+@dataclass(frozen=True, slots=True)
+class Prog:
+    type: str = "sched_cls"
+    fd_open: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link.  ``dev`` is None once defunct (detached, device gone); the
+    link keeps holding ``prog`` while its fd is open.  ``dir`` is the attach
+    point (the vector key of spec/vectors.md)."""
+    prog: str
+    dev: Optional[str]
+    dir: str
+    fd_open: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A network device and its hooks, keyed by attach point (tcx: ingress,
+    egress).  An attach point absent from ``hooks`` has no bundle."""
+    present: bool = True
+    clsact: bool = False
+    hooks: Mapping[str, Hook] = field(default_factory=dict)
+
+    def hook(self, point: str) -> Optional[Hook]:
+        return self.hooks.get(point)
+
+    def with_hook(self, point: str, hook: Optional[Hook]) -> "Device":
+        hooks = dict(self.hooks)
+        if hook is None:
+            hooks.pop(point, None)
+        else:
+            hooks[point] = hook
+        return Device(self.present, self.clsact, hooks)
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """Everything the executor knows.  Links that were never created (failed
+    link_create) or whose fd was closed are absent from ``links``."""
+    progs: Mapping[str, Prog] = field(default_factory=dict)
+    links: Mapping[str, Link] = field(default_factory=dict)
+    devs: Mapping[str, Device] = field(default_factory=dict)
+
+    def with_prog(self, name: str, prog: Prog) -> "World":
+        return World({**self.progs, name: prog}, self.links, self.devs)
+
+    def with_link(self, name: str, link: Optional[Link]) -> "World":
+        links = dict(self.links)
+        if link is None:
+            links.pop(name, None)
+        else:
+            links[name] = link
+        return World(self.progs, links, self.devs)
+
+    def with_dev(self, name: str, dev: Device) -> "World":
+        return World(self.progs, self.links, {**self.devs, name: dev})
+
+    def prog_alive(self, name: str) -> bool:
+        """A prog exists while any reference holds it: its fd, a prog-API
+        hook entry, or an open link (attached or defunct)."""
+        p = self.progs.get(name)
+        if p is None:
+            return False
+        if p.fd_open:
+            return True
+        if any(l.prog == name for l in self.links.values()):
+            return True
+        for d in self.devs.values():
+            for h in d.hooks.values():
+                if any(s[0] == name and s[1] is None for s in h.slots):
+                    return True
+        return False

@@ -1,0 +1,108 @@
+"""Hypothesis strategies for request sequences (tests, fuzzing).
+
+Sequences are biased to reach every rule: relatives that exist or not, by fd
+and by id, programs and links, stale and current revisions, both directions,
+positional detach, link update/detach/close, device delete and re-add,
+clsact add/del, foreign program types and raw numbers.  A sequence starts
+with its declarations so every name is declared before use.
+"""
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from ..model import Raw, Step
+from ..flags import canonical as canonical_flags
+
+RAW_FD = Raw(999999)          # an fd that is not open
+RAW_ID = Raw(2147483000)      # an id that names nothing
+DIRS = ("ingress", "egress")
+
+
+def _flags(draw, position: bool = True) -> tuple:
+    flags = []
+    if position:
+        flags += draw(st.sampled_from([[], ["BEFORE"], ["AFTER"], ["BEFORE"], ["AFTER"], ["BEFORE", "AFTER"]]))
+    if draw(st.integers(0, 3)) == 0:
+        flags.append("ID")
+    if draw(st.integers(0, 4)) == 0:
+        flags.append("LINK")
+    if draw(st.integers(0, 30)) == 0:
+        flags.append(draw(st.sampled_from(["ALLOW_MULTI", "PREORDER", 1 << 10])))
+    return canonical_flags(flags)
+
+
+@st.composite
+def sequences(draw, n_progs: int = 5, n_links: int = 3, devs=("d0", "d1"), max_requests: int = 30,
+              full_hook: bool = False):
+    """A list of Steps: declarations, then up to ``max_requests`` requests.
+    With ``full_hook`` a prefix fills d0 ingress to 63 entries."""
+    progs = [f"p{i}" for i in range(n_progs)] + ["x0"]
+    steps = [Step("dev_add", dev=d) for d in devs]
+    steps += [Step("load", prog=p) for p in progs[:-1]] + [Step("load", prog="x0", type="xdp")]
+    if full_hook:
+        fill = [f"f{i}" for i in range(63)]
+        steps += [Step("load", prog=p) for p in fill]
+        steps += [Step("attach", prog=p, dev=devs[0], dir="ingress") for p in fill]
+        progs += fill[:3]
+    links_left = [f"l{i}" for i in range(n_links)]
+    links: list[str] = []
+    ref_pool = lambda: st.sampled_from(progs + links + [RAW_FD, RAW_ID, Raw(0)])  # noqa: E731
+    n = draw(st.integers(1, max_requests))
+    for _ in range(n):
+        op = draw(st.sampled_from(
+            ["attach"] * 6 + ["detach"] * 3 + ["query"] * 2 + ["link_create"] * 3
+            + ["link_update"] * 2 + ["link_detach", "close", "dev_del", "dev_add",
+                                     "clsact_add", "clsact_del"]))
+        dev = draw(st.sampled_from(devs))
+        dir = draw(st.sampled_from(DIRS))
+        # Mostly unguarded: a nonzero guard is usually stale and ESTALE is
+        # checked first, which would hide every later rule.
+        rev = draw(st.sampled_from([0] * 9 + [1, 2, 3]))
+        rel = draw(st.one_of(st.none(), ref_pool())) if draw(st.booleans()) else None
+        if op == "attach":
+            flags = _flags(draw)
+            rep = None
+            if draw(st.integers(0, 3)) == 0:
+                flags = canonical_flags(flags + ("REPLACE",))
+                rep = draw(st.one_of(st.sampled_from(progs), ref_pool()))
+            if rep is not None and draw(st.booleans()):
+                flags = ("REPLACE",)          # plain in-place replace
+            steps.append(Step("attach", dev=dev, dir=dir, prog=draw(st.sampled_from(progs + links[:1] + [RAW_FD])),
+                              flags=flags, relative=rel, replace=rep, expected_revision=rev))
+        elif op == "detach":
+            prog = draw(st.one_of(st.none(), st.sampled_from(progs), ref_pool()))
+            flags = _flags(draw)
+            if draw(st.integers(0, 20)) == 0:
+                flags = flags + ("REPLACE",)
+            steps.append(Step("detach", dev=dev, dir=dir, prog=prog, flags=canonical_flags(flags),
+                              relative=rel, expected_revision=rev))
+        elif op == "query":
+            steps.append(Step("query", dev=dev, dir=dir,
+                              count=draw(st.sampled_from([None, None, None, 0, 1, 2])),
+                              query_flags=draw(st.sampled_from([0] * 12 + [1, 2])),
+                              attach_flags=draw(st.sampled_from([0] * 12 + [1]))))
+        elif op == "link_create" and links_left:
+            name = links_left.pop(0)
+            prog = draw(st.sampled_from(progs)) if draw(st.integers(0, 8)) else draw(ref_pool())
+            # Links should mostly come to exist, so later requests can use them.
+            flags = _flags(draw) if draw(st.integers(0, 2)) == 0 else ()
+            steps.append(Step("link_create", link=name, prog=prog, dev=dev, dir=dir,
+                              flags=flags, relative=rel if flags else None, expected_revision=rev))
+            links.append(name)
+        elif op == "link_update" and links:
+            # Mostly well-formed updates; sometimes a wrong kind, a raw fd or a stray flag.
+            old = draw(st.one_of(st.none(), st.sampled_from(progs), ref_pool()))
+            flags = ("REPLACE",) if old is not None and draw(st.integers(0, 5)) else ()
+            if draw(st.integers(0, 12)) == 0:
+                flags = canonical_flags(flags + (draw(st.sampled_from(["BEFORE", "ID"])),))
+            link = draw(st.sampled_from(links)) if draw(st.integers(0, 6)) else draw(ref_pool())
+            new = draw(st.sampled_from(progs)) if draw(st.integers(0, 6)) else draw(ref_pool())
+            steps.append(Step("link_update", link=link, prog=new, old_prog=old, flags=flags))
+        elif op == "link_detach" and links:
+            steps.append(Step("link_detach", link=draw(st.sampled_from(links + progs[:1] + [RAW_FD]))))
+        elif op == "close" and draw(st.integers(0, 2)) == 0:
+            steps.append(Step("close", **({"link": draw(st.sampled_from(links))} if links and draw(st.booleans())
+                                          else {"prog": draw(st.sampled_from(progs))})))
+        elif op in ("dev_del", "dev_add", "clsact_add", "clsact_del") and draw(st.integers(0, 2)) == 0:
+            steps.append(Step(op, dev=dev))
+    return steps

@@ -1,0 +1,1 @@
+"""The reference syntax layer: script language, JSON vectors, directive files."""

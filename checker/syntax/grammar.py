@@ -1,0 +1,233 @@
+"""The reference parser: grammar/mprog.lark through lark (LALR, contextual lexer).
+
+checker.syntax.script parses the common case with the faster hand-written
+line parser (checker.syntax.fast) and falls back to this one for every line
+it does not accept, so lark decides every syntax error and its message.
+tests/test_grammar.py holds the two parsers to the same output.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+
+import lark
+
+from .. import dialects
+from ..errors import BadInput
+from ..model import Expect, Raw, Step
+from .lexicon import merge_options
+from .validate import did_you_mean
+
+# Friendly names for terminals in "expected ..." messages.
+_TERMINAL_NAMES = {
+    "NAME": "a name", "INT": "a number", "RESULT": "'ok' or an errno name",
+    "FLAG_NAME": "a flag name", "_NL": "end of line", "$END": "end of input",
+    "INGRESS": "'ingress'", "EGRESS": "'egress'", "BEFORE": "'before'", "AFTER": "'after'",
+    "ID_KW": "'id'", "LINK_KW": "'link'", "DEV_ADD": "'dev_add'", "DEV_DEL": "'dev_del'",
+    "CLSACT_ADD": "'clsact_add'", "CLSACT_DEL": "'clsact_del'",
+}
+
+
+def grammar_text(name: str = "mprog.lark") -> str:
+    """A grammar shipped inside the wheel (checker/grammar/), or the
+    repository's grammar/ when running from a source checkout."""
+    try:
+        res = resources.files("checker") / "grammar" / name
+        if res.is_file():
+            return res.read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError):
+        pass
+    return (Path(__file__).resolve().parents[2] / "grammar" / name).read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def parser() -> lark.Lark:
+    return lark.Lark(grammar_text(), parser="lalr", lexer="contextual", start=["start", "line"],
+                     propagate_positions=True, maybe_placeholders=False)
+
+
+def _expected(names) -> str:
+    out = sorted({_TERMINAL_NAMES.get(n, f"'{n.lower()}'" if n.isupper() else n) for n in names})
+    # Anonymous keyword terminals are named after their text by lark.
+    return ", ".join(out)
+
+
+def parse_line(text: str, path: str, lineno: int):
+    """Parse one line.  Returns a Step, ("dialect", name), or None for a blank
+    or comment-only line; raises BadInput for a syntax error."""
+    stripped = text.split("#", 1)[0].strip()
+    if not stripped:
+        return None
+    try:
+        tree = parser().parse(text.rstrip("\r\n"), start="line")
+    except lark.UnexpectedInput as e:
+        raise _bad_input(e, text, path, lineno) from None
+    return _ToStep(lineno).transform(tree)
+
+
+def _bad_input(e: lark.UnexpectedInput, text: str, path: str, lineno: int) -> BadInput:
+    col = getattr(e, "column", 1) or 1
+    src = text.rstrip("\r\n")
+    if isinstance(e, lark.UnexpectedToken):
+        tok = e.token
+        if tok.type == "$END":
+            what = "unexpected end of line"
+            col = len(src.split("#", 1)[0].rstrip()) + 1
+        else:
+            what = f"unexpected {str(tok)!r}"
+        msg = f"{what}; expected {_expected(e.expected)}"
+        if tok.type != "$END" and tok.start_pos == len(src) - len(src.lstrip()):
+            # The first word of a line is the request: suggest the nearest one.
+            ops = dialects.all_ops()
+            msg = f"unknown request {str(tok)!r}{did_you_mean(str(tok), ops + ('dialect',))}; " \
+                  f"expected one of: {', '.join(ops)}"
+    elif isinstance(e, lark.UnexpectedCharacters):
+        ch = src[col - 1] if 0 < col <= len(src) else "?"
+        msg = f"unexpected character {ch!r}"
+        if e.allowed:
+            msg += f"; expected {_expected(e.allowed)}"
+    else:  # pragma: no cover - UnexpectedEOF is not produced by LALR
+        msg = str(e)
+    return BadInput(msg, path, lineno, col, src)
+
+
+def _int(tok) -> int:
+    return int(str(tok), 0)
+
+
+def _obj(tree):
+    return str(tree.children[0]) if tree.data == "name" else Raw(_int(tree.children[0]))
+
+
+class _ToStep(lark.Transformer):
+    """Parse tree of one line -> Step (the same Step the fast parser builds)."""
+
+    def __init__(self, lineno: int):
+        super().__init__()
+        self.lineno = lineno
+
+    def line(self, c):
+        return c[0]
+
+    def header(self, c):
+        return ("dialect", str(c[0]))
+
+    def statement(self, c):
+        step = c[0]
+        if len(c) > 1:
+            step = replace(step, expect=c[1])
+        return step
+
+    # requests -------------------------------------------------------------
+    def load(self, c):
+        return Step("load", prog=str(c[0]), type=str(c[1]) if len(c) > 1 else None, line=self.lineno)
+
+    def dev_op(self, c):
+        return Step(str(c[0]), dev=str(c[1]), line=self.lineno)
+
+    def attach(self, c):
+        return _with_options(Step("attach", prog=_obj(c[0]), dev=c[1][0], dir=c[1][1], line=self.lineno), c[2:])
+
+    def detach(self, c):
+        if c[0] != "hook" and isinstance(c[0], lark.Tree):
+            return _with_options(Step("detach", prog=_obj(c[0]), dev=c[1][0], dir=c[1][1], line=self.lineno), c[2:])
+        return _with_options(Step("detach", dev=c[0][0], dir=c[0][1], line=self.lineno), c[1:])
+
+    def query(self, c):
+        return _with_options(Step("query", dev=c[0][0], dir=c[0][1], line=self.lineno), c[1:])
+
+    def link_create(self, c):
+        return _with_options(Step("link_create", link=str(c[0]), prog=_obj(c[1]), dev=c[2][0],
+                                  dir=c[2][1], line=self.lineno), c[3:])
+
+    def link_update(self, c):
+        return _with_options(Step("link_update", link=_obj(c[0]), prog=_obj(c[1]), line=self.lineno), c[2:])
+
+    def link_detach(self, c):
+        return Step("link_detach", link=_obj(c[0]), line=self.lineno)
+
+    def close(self, c):
+        return Step("close", prog=_obj(c[0]), line=self.lineno)
+
+    def hook(self, c):
+        return (str(c[0]), str(c[1]))
+
+    # options: (flags to add, {field: value}) --------------------------------
+    def position(self, c):
+        flags = [str(c[0]).upper()]
+        fields = {}
+        if len(c) > 1:
+            tflags, rel = c[1]
+            flags += tflags
+            fields["relative"] = rel
+        return ("opt", flags, fields)
+
+    def target(self, c):
+        flags = [("ID" if str(t) == "id" else "LINK") for t in c[:-1]]
+        return (flags, _obj(c[-1]))
+
+    def replace(self, c):
+        return ("opt", ["REPLACE"], {"replace": _obj(c[0])})
+
+    def rev(self, c):
+        return ("opt", [], {"expected_revision": _int(c[0])})
+
+    def set_flags(self, c):
+        return ("opt", list(c), {})
+
+    def flag(self, c):
+        t = c[0]
+        return _int(t) if t.type == "INT" else str(t)
+
+    def set_relative(self, c):
+        return ("opt", [], {"relative": _obj(c[0])})
+
+    def set_replace(self, c):
+        return ("opt", [], {"replace": _obj(c[0])})
+
+    def set_revision(self, c):
+        return ("opt", [], {"expected_revision": _int(c[0])})
+
+    def qcount(self, c):
+        return ("opt", [], {"count": _int(c[0])})
+
+    def set_query_flags(self, c):
+        return ("opt", [], {"query_flags": _int(c[0])})
+
+    def set_attach_flags(self, c):
+        return ("opt", [], {"attach_flags": _int(c[0])})
+
+    def old(self, c):
+        return ("opt", ["REPLACE"], {"old_prog": _obj(c[0])})
+
+    def set_old(self, c):
+        return ("opt", [], {"old_prog": _obj(c[0])})
+
+    # expectation ------------------------------------------------------------
+    def expectation(self, c):
+        fields = {"errno": str(c[0])}
+        for part in c[1:]:
+            fields.update(part)
+        return Expect(**fields)
+
+    def ecount(self, c):
+        return {"count": _int(c[0])}
+
+    def erev(self, c):
+        return {"revision": _int(c[0])}
+
+    def entries(self, c):
+        return {"progs": tuple(p for p, _ in c), "links": tuple(l for _, l in c)}
+
+    def entry(self, c):
+        return (str(c[0]), str(c[1]) if len(c) > 1 else None)
+
+
+def _with_options(step: Step, opts) -> Step:
+    flags, fields = [], {}
+    for _, f, kv in opts:
+        flags += f
+        fields.update(kv)
+    return merge_options(step, flags, fields)

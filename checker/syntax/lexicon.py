@@ -1,0 +1,37 @@
+"""Lexical definitions shared by every reader (scripts, directives, vectors)
+and the one way a parsed line becomes a Step.
+
+Both script parsers (the fast line parser and the lark reference parser)
+build Steps through :func:`build_step` / :func:`merge_options`, so they
+produce the same Step for the same line.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from ..flags import canonical
+from ..model import Step
+
+# A name of the script language (programs, links, devices); the directive
+# grammar and the plan inputs use the same.
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+INT_RE = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+)\Z")
+FLAG_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+RESULT_RE = re.compile(r"(?:ok|E[A-Z0-9]+)\Z")
+
+
+def merge_options(step: Step, flags: list, fields: dict) -> Step:
+    if flags:
+        fields["flags"] = canonical(list(step.flags) + flags)
+    return replace(step, **fields) if fields else step
+
+
+def build_step(kw: dict, flags: list, fields: dict, expect) -> Step:
+    """One Step construction per line (dataclasses.replace is slow)."""
+    if flags:
+        kw["flags"] = canonical(flags)
+    kw.update(fields)
+    if expect is not None:
+        kw["expect"] = expect
+    return Step(**kw)

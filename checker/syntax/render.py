@@ -1,0 +1,99 @@
+"""The canonical renderer: Step -> script line (parse(render(step)) == step)."""
+from __future__ import annotations
+
+from ..model import Expect, Raw, Script, Step
+
+
+def _r(obj) -> str:
+    return str(obj.value) if isinstance(obj, Raw) else obj
+
+
+def _flags_text(flags) -> str:
+    return "|".join(f if isinstance(f, str) else hex(f) for f in flags)
+
+
+def _replaced(out: list, flags: list, value, sugar: str, key: str) -> None:
+    """A replaced/old program: the sugar word when REPLACE is set (it implies
+    the flag), else the exact field."""
+    if value is None:
+        return
+    if "REPLACE" in flags:
+        flags.remove("REPLACE")
+        out += [sugar, _r(value)]
+    else:
+        out.append(f"{key}={_r(value)}")
+
+
+def render_step(s: Step) -> str:
+    out = [s.op]
+    flags = list(s.flags)
+    if s.op == "load":
+        out.append(s.prog)
+        if s.type is not None:
+            out += ["type", s.type]
+    elif s.op in ("dev_add", "dev_del", "clsact_add", "clsact_del"):
+        out.append(s.dev)
+    elif s.op in ("link_detach",):
+        out.append(_r(s.link))
+    elif s.op == "close":
+        out.append(_r(s.link if s.link is not None else s.prog))
+    elif s.op == "query":
+        out += [s.dev, s.dir]
+        if s.count is not None:
+            out += ["count", str(s.count)]
+        if s.query_flags:
+            out.append(f"query_flags={s.query_flags}")
+        if s.attach_flags:
+            out.append(f"attach_flags={s.attach_flags}")
+    elif s.op == "link_update":
+        out += [_r(s.link), _r(s.prog)]
+        _replaced(out, flags, s.old_prog, "old", "old_prog")
+        if flags:
+            out.append("flags=" + _flags_text(flags))
+    else:  # attach, detach, link_create
+        if s.op == "link_create":
+            out += [s.link, _r(s.prog)]
+        elif s.prog is not None:
+            out.append(_r(s.prog))
+        out += [s.dev, s.dir]
+        pos = [f for f in ("BEFORE", "AFTER") if f in flags]
+        if len(pos) == 1:
+            flags.remove(pos[0])
+            out.append(pos[0].lower())
+            if s.relative is not None:
+                for f in ("ID", "LINK"):
+                    if f in flags:
+                        flags.remove(f)
+                        out.append(f.lower())
+                out.append(_r(s.relative))
+        elif s.relative is not None:
+            out.append(f"relative={_r(s.relative)}")
+        _replaced(out, flags, s.replace, "replace", "replace")
+        if s.expected_revision:
+            out += ["rev", str(s.expected_revision)]
+        if flags:
+            out.append("flags=" + _flags_text(flags))
+    if s.expect is not None:
+        out.append(render_expect(s.expect))
+    return " ".join(out)
+
+
+def render_expect(e: Expect) -> str:
+    out = ["=>", e.errno]
+    if e.count is not None:
+        out += ["count", str(e.count)]
+    if e.revision is not None:
+        out += ["rev", str(e.revision)]
+    if e.progs is not None:
+        links = e.links or (None,) * len(e.progs)
+        out.append("[" + " ".join(p if l is None else f"{p}@{l}" for p, l in zip(e.progs, links)) + "]")
+    return " ".join(out)
+
+
+def render_script(script: Script) -> str:
+    head = [f"dialect {script.dialect}"]
+    if script.name:
+        head.insert(0, f"# {script.name}")
+    for line in script.description.splitlines():
+        head.insert(len(head) - 1, f"# {line}")
+    return "\n".join(head + [render_step(s) for s in script.steps]) + "\n"

@@ -1,0 +1,178 @@
+"""Static checks of a request sequence: declared names, and the ops, attach
+points, flags and program types of the file's dialect (checker.dialects).  Shared by scripts and JSON vectors, so both give
+the same ``file:line:col: message`` for the same mistake.
+
+Names are single-assignment: ``load`` declares a program, ``link_create`` a
+link (even if the kernel then refuses to create it), ``dev_add`` a device
+(which may be added again after ``dev_del``).  Every other use of a name must
+come after its declaration.
+"""
+from __future__ import annotations
+
+import difflib
+import errno as _errno
+import re
+from dataclasses import replace
+
+from .. import dialects
+from ..errors import BadInput
+from ..model import OK, Raw, Step
+
+ERRNO_NAMES = frozenset(_errno.errorcode.values())
+U32 = 1 << 32
+U64 = 1 << 64
+
+
+def did_you_mean(word: str, candidates) -> str:
+    m = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.5)
+    return f" (did you mean {m[0]!r}?)" if m else ""
+
+
+def column_of(text: str | None, word) -> int:
+    """1-based column of ``word`` as a whole token in ``text`` (1 if absent)."""
+    if not text or word is None:
+        return 1
+    m = re.search(r"(?<![\w.\-])" + re.escape(str(word)) + r"(?![\w.\-])", text)
+    return m.start() + 1 if m else 1
+
+
+class Validator:
+    def __init__(self, path: str, dialect: str = "linux"):
+        self.path = path
+        self.dialect = dialects.get(dialect)
+        self.kinds: dict[str, tuple[str, int]] = {}   # name -> (kind, line)
+        self.devs: dict[str, int] = {}
+
+    def _fail(self, msg: str, step_or_line, text, word=None, col=None) -> BadInput:
+        line = step_or_line.line if isinstance(step_or_line, Step) else step_or_line
+        if col is None:
+            col = step_or_line.column if isinstance(step_or_line, Step) and text is None else column_of(text, word)
+        return BadInput(msg, self.path, line, col or 1, text)
+
+    def set_dialect(self, name: str, lineno: int, text: str | None) -> None:
+        if name not in dialects.registry():
+            known = dialects.names()
+            raise self._fail(f"dialect {name!r} is not implemented (known: {', '.join(known)})"
+                             + did_you_mean(name, known), lineno, text, name)
+        self.dialect = dialects.get(name)
+
+    # -- helpers ---------------------------------------------------------
+    def _declare(self, s: Step, name: str, kind: str, text) -> None:
+        if name in self.kinds:
+            k, first = self.kinds[name]
+            raise self._fail(f"duplicate declaration of {k} {name!r} (first declared on line {first})",
+                             s, text, name)
+        self.kinds[name] = (kind, s.line)
+
+    def _obj(self, s: Step, ref, what: str, text) -> None:
+        if ref is None:
+            return
+        if isinstance(ref, Raw):
+            if not 0 <= ref.value < U32:
+                raise self._fail(f"{what} {ref.value} does not fit in 32 bits", s, text, ref.value)
+            return
+        if ref not in self.kinds:
+            raise self._fail(f"unknown name {ref!r} for the {what}" + did_you_mean(ref, self.kinds),
+                             s, text, ref)
+
+    def _dev(self, s: Step, text) -> None:
+        if s.dev is None:
+            raise self._fail(f"'{s.op}' needs a device", s, text)
+        if s.op != "dev_add" and s.dev not in self.devs:
+            raise self._fail(f"unknown device {s.dev!r}" + did_you_mean(s.dev, self.devs)
+                             + "; declare it with dev_add first", s, text, s.dev)
+
+    def _int(self, s: Step, value, limit: int, what: str, text) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < limit:
+            raise self._fail(f"{what} must be an integer from 0 to {limit - 1}, not {value!r}",
+                             s, text, value)
+
+    # -- the check ------------------------------------------------------------
+    def check(self, s: Step, text: str | None = None) -> Step:
+        d = self.dialect
+        if s.op not in d.ops:
+            known = d.ops if s.op not in dialects.all_ops() else ()
+            hint = did_you_mean(s.op, known) if known else f" in dialect {d.name!r}"
+            raise self._fail(f"unknown op {s.op!r}{hint}", s, text, s.op)
+        op = s.op
+        if op in ("attach", "detach", "query", "link_create"):
+            points = tuple(d.attach_points)
+            if s.dir not in points:
+                raise self._fail(f"unknown attach point {s.dir!r} in dialect {d.name!r}; expected "
+                                 + ", ".join(repr(p) for p in sorted(points))
+                                 + did_you_mean(str(s.dir), points), s, text, s.dir)
+        if op in ("attach", "detach", "query", "link_create", "dev_add", "dev_del",
+                  "clsact_add", "clsact_del"):
+            self._dev(s, text)
+        for f in s.flags:
+            if isinstance(f, str):
+                if f not in d.flags:
+                    known = d.flags.names()
+                    raise self._fail(f"unknown flag {f!r} in dialect {d.name!r}" + did_you_mean(f, known)
+                                     + f" (known: {', '.join(known)}, or a number)", s, text, f)
+            elif isinstance(f, bool) or not isinstance(f, int) or not 0 < f < U32:
+                raise self._fail(f"a raw flag must be a number from 1 to {U32 - 1}, not {f!r}", s, text, f)
+        self._int(s, s.expected_revision, U64, "expected_revision", text)
+        for key in ("query_flags", "attach_flags"):
+            self._int(s, getattr(s, key), U32, key, text)
+        if s.count is not None:
+            self._int(s, s.count, U32, "count", text)
+        if op == "load":
+            if not isinstance(s.prog, str):
+                raise self._fail("'load' needs a program name", s, text)
+            types = tuple(d.prog_types)
+            if s.type is not None and s.type not in types:
+                raise self._fail(f"unknown program type {s.type!r}" + did_you_mean(s.type, types)
+                                 + f" (known: {', '.join(types)})", s, text, s.type)
+            self._declare(s, s.prog, "program", text)
+        elif op == "link_create":
+            self._obj(s, s.prog, "program", text)
+            self._obj(s, s.relative, "relative object", text)
+            if not isinstance(s.link, str):
+                raise self._fail("'link_create' needs a link name", s, text)
+            self._declare(s, s.link, "link", text)
+        elif op == "dev_add":
+            self.devs.setdefault(s.dev, s.line)
+        elif op == "close":
+            ref = s.link if s.link is not None else s.prog
+            if ref is None:
+                raise self._fail("'close' needs a program or link", s, text)
+            self._obj(s, ref, "object to close", text)
+            if isinstance(ref, str):
+                kind = self.kinds[ref][0]
+                s = replace(s, prog=ref if kind == "program" else None,
+                            link=ref if kind == "link" else None)
+        else:
+            if op in ("attach", "link_update") and s.prog is None:
+                raise self._fail(f"'{op}' needs a program", s, text)
+            if op in ("link_update", "link_detach") and s.link is None:
+                raise self._fail(f"'{op}' needs a link", s, text)
+            for ref, what in ((s.prog, "program"), (s.link, "link"), (s.relative, "relative object"),
+                              (s.replace, "replaced program"), (s.old_prog, "old program")):
+                self._obj(s, ref, what, text)
+        if s.expect is not None:
+            self._expect(s, text)
+        return s
+
+    def _expect(self, s: Step, text) -> None:
+        e = s.expect
+        if e.errno != OK and e.errno not in ERRNO_NAMES:
+            raise self._fail(f"unknown errno {e.errno!r}" + did_you_mean(e.errno, ERRNO_NAMES | {OK}),
+                             s, text, e.errno)
+        if e.count is not None:
+            self._int(s, e.count, U32, "expected count", text)
+        if e.revision is not None:
+            self._int(s, e.revision, U64, "expected revision", text)
+        if e.progs is not None:
+            if e.links is None or len(e.links) != len(e.progs):
+                raise self._fail("expected 'links' must have one entry per element of 'progs'", s, text)
+            for p in e.progs:
+                if self.kinds.get(p, ("",))[0] != "program":
+                    raise self._fail(f"unknown program {p!r} in the expected order"
+                                     + did_you_mean(p, [n for n, k in self.kinds.items() if k[0] == "program"]),
+                                     s, text, p)
+            for l in e.links:
+                if l is not None and self.kinds.get(l, ("",))[0] != "link":
+                    raise self._fail(f"unknown link {l!r} in the expected order"
+                                     + did_you_mean(l, [n for n, k in self.kinds.items() if k[0] == "link"]),
+                                     s, text, l)

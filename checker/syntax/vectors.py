@@ -1,0 +1,231 @@
+"""JSON conformance vectors (spec/vectors.md): read with positions, write.
+
+Reading keeps the line and column of every step object, so a bad vector is
+reported as ``file:line:col: message`` like a bad script.
+"""
+from __future__ import annotations
+
+import json
+import json.decoder
+import json.scanner
+from dataclasses import replace
+
+from .. import dialects
+from ..errors import BadInput
+from ..flags import canonical
+from ..model import Expect, Raw, Script, Step
+from .validate import Validator, did_you_mean
+
+FORMAT = "mprog-vector"
+VERSION = 1
+_STEP_KEYS = ("op", "dev", "dir", "prog", "link", "type", "flags", "relative", "replace",
+              "expected_revision", "old_prog", "count", "query_flags", "attach_flags", "expect")
+_EXPECT_KEYS = ("errno", "count", "revision", "progs", "links")
+_TOP_KEYS = ("format", "version", "dialect", "name", "description", "steps")
+_REF_KEYS = ("prog", "link", "relative", "replace", "old_prog")
+
+
+class _PosDict(dict):
+    """A JSON object that remembers where it started (character offset)."""
+    __slots__ = ("pos",)
+
+
+class _PosDecoder(json.JSONDecoder):
+    def __init__(self):
+        super().__init__()
+        inner = self.parse_object
+
+        def parse_object(s_and_end, *args):
+            s, end = s_and_end
+            obj, new_end = inner(s_and_end, *args)
+            d = _PosDict(obj)
+            d.pos = end - 1
+            return d, new_end
+        self.parse_object = parse_object
+        self.scan_once = json.scanner.py_make_scanner(self)
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def read_vector(path: str, text: str | None = None) -> Script:
+    if text is None:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    lines = text.splitlines()
+    try:
+        doc = _PosDecoder().decode(text)
+    except json.JSONDecodeError as e:
+        src = lines[e.lineno - 1] if 0 < e.lineno <= len(lines) else None
+        raise BadInput(f"invalid JSON: {e.msg}", path, e.lineno, e.colno, src) from None
+
+    def fail(msg, obj):
+        pos = getattr(obj, "pos", 0)
+        line, col = _line_col(text, pos)
+        raise BadInput(msg, path, line, col, lines[line - 1] if line <= len(lines) else None)
+
+    if not isinstance(doc, dict):
+        fail("a vector must be a JSON object", doc)
+    for k in doc:
+        if k not in _TOP_KEYS:
+            fail(f"unknown key {k!r}" + did_you_mean(k, _TOP_KEYS), doc)
+    if doc.get("format") != FORMAT:
+        fail(f"'format' must be {FORMAT!r}, not {doc.get('format')!r}", doc)
+    if doc.get("version") != VERSION:
+        fail(f"unsupported version {doc.get('version')!r} (this tool reads version {VERSION})", doc)
+    dialect = doc.get("dialect", "linux")
+    known = dialects.names()
+    if not isinstance(dialect, str) or dialect not in known:
+        fail(f"dialect {dialect!r} is not implemented (known: {', '.join(known)})"
+             + did_you_mean(str(dialect), known), doc)
+    steps_json = doc.get("steps")
+    if not isinstance(steps_json, list):
+        fail("'steps' must be a list", doc)
+    v = Validator(path, dialect)
+    steps = []
+    for raw in steps_json:
+        line, col = _line_col(text, getattr(raw, "pos", 0))
+        src = lines[line - 1] if line <= len(lines) else None
+        try:
+            step = _step_from_json(raw, line, col)
+        except _Bad as e:
+            raise BadInput(str(e), path, line, col, src) from None
+        steps.append(v.check(step, None))
+    for k in ("name", "description"):
+        if not isinstance(doc.get(k, ""), str):
+            fail(f"{k!r} must be a string", doc)
+    return Script(tuple(steps), dialect=dialect, name=doc.get("name", ""),
+                  description=doc.get("description", ""), path=path)
+
+
+class _Bad(Exception):
+    pass
+
+
+def _ref(v, key):
+    if isinstance(v, bool) or not isinstance(v, (str, int)):
+        raise _Bad(f"{key!r} must be a name or an integer, not {v!r}")
+    return Raw(v) if isinstance(v, int) else v
+
+
+def _step_from_json(d, line: int, col: int) -> Step:
+    if not isinstance(d, dict):
+        raise _Bad("a step must be a JSON object")
+    for k in d:
+        if k not in _STEP_KEYS:
+            raise _Bad(f"unknown step key {k!r}" + did_you_mean(k, _STEP_KEYS))
+    op = d.get("op")
+    if not isinstance(op, str):
+        raise _Bad(f"'op' must be one of {', '.join(dialects.all_ops())}, not {op!r}")
+    kw = {"op": op, "line": line, "column": col}
+    for k in ("dev", "dir", "type"):
+        if k in d:
+            if not isinstance(d[k], str):
+                raise _Bad(f"{k!r} must be a string")
+            kw[k] = d[k]
+    for k in _REF_KEYS:
+        if k in d:
+            kw[k] = _ref(d[k], k)
+    if "flags" in d:
+        if not isinstance(d["flags"], list):
+            raise _Bad("'flags' must be a list of flag names or numbers")
+        kw["flags"] = canonical(d["flags"])
+    for k in ("expected_revision", "query_flags", "attach_flags", "count"):
+        if k in d:
+            kw[k] = d[k]
+    if "expect" in d:
+        kw["expect"] = _expect_from_json(d["expect"])
+    return Step(**kw)
+
+
+def _expect_from_json(e) -> Expect:
+    if not isinstance(e, dict):
+        raise _Bad("'expect' must be an object")
+    for k in e:
+        if k not in _EXPECT_KEYS:
+            raise _Bad(f"unknown expect key {k!r}" + did_you_mean(k, _EXPECT_KEYS))
+    if not isinstance(e.get("errno"), str):
+        raise _Bad("'expect' needs 'errno': \"ok\" or an errno name")
+    progs = e.get("progs")
+    links = e.get("links")
+    if progs is not None and (not isinstance(progs, list) or not all(isinstance(p, str) for p in progs)):
+        raise _Bad("'progs' must be a list of program names")
+    if (progs is None) != (links is None):
+        raise _Bad("'progs' and 'links' go together (links: a link name or null per slot)")
+    if links is not None and (not isinstance(links, list)
+                              or not all(l is None or isinstance(l, str) for l in links)):
+        raise _Bad("'links' must be a list of link names or null")
+    return Expect(e["errno"], e.get("count"), e.get("revision"),
+                  tuple(progs) if progs is not None else None,
+                  tuple(links) if links is not None else None)
+
+
+# --------------------------------------------------------------------------
+# Writing
+
+def _ref_json(r):
+    return r.value if isinstance(r, Raw) else r
+
+
+def step_to_json(s: Step) -> dict:
+    d = {"op": s.op}
+    for k in ("dev", "dir"):
+        if getattr(s, k) is not None:
+            d[k] = getattr(s, k)
+    for k in ("prog", "link"):
+        if getattr(s, k) is not None:
+            d[k] = _ref_json(getattr(s, k))
+    if s.type is not None:
+        d["type"] = s.type
+    if s.flags:
+        d["flags"] = list(s.flags)
+    for k in ("relative", "replace"):
+        if getattr(s, k) is not None:
+            d[k] = _ref_json(getattr(s, k))
+    if s.expected_revision:
+        d["expected_revision"] = s.expected_revision
+    if s.old_prog is not None:
+        d["old_prog"] = _ref_json(s.old_prog)
+    if s.count is not None:
+        d["count"] = s.count
+    for k in ("query_flags", "attach_flags"):
+        if getattr(s, k):
+            d[k] = getattr(s, k)
+    if s.expect is not None:
+        e = {"errno": s.expect.errno}
+        if s.expect.count is not None:
+            e["count"] = s.expect.count
+        if s.expect.revision is not None:
+            e["revision"] = s.expect.revision
+        if s.expect.progs is not None:
+            e["progs"] = list(s.expect.progs)
+            e["links"] = list(s.expect.links)
+        d["expect"] = e
+    return d
+
+
+def script_to_json(script: Script) -> dict:
+    return {"format": FORMAT, "version": VERSION, "dialect": script.dialect,
+            "name": script.name, "description": script.description,
+            "steps": [step_to_json(s) for s in script.steps]}
+
+
+def dumps_vector(script: Script) -> str:
+    """Deterministic text: one step per line, so diffs and positions read well."""
+    d = script_to_json(script)
+    steps = d.pop("steps")
+    head = json.dumps(d, indent=2)[:-2]
+    body = ",\n".join("    " + json.dumps(s, separators=(", ", ": ")) for s in steps)
+    return f'{head},\n  "steps": [\n{body}\n  ]\n}}\n' if steps else f'{head},\n  "steps": []\n}}\n'
+
+
+def with_expectations(script: Script, outcomes) -> Script:
+    """The script with every step's expectation set to what a backend did."""
+    steps = []
+    for s, o in zip(script.steps, outcomes):
+        q = o.query
+        e = Expect(o.errno) if q is None else Expect(o.errno, q.count, q.revision, q.progs, q.links)
+        steps.append(replace(s, expect=e))
+    return replace(script, steps=tuple(steps))
