@@ -9,9 +9,16 @@ import pathlib
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SCRIPTS = sorted((REPO / "tests" / "scripts").glob("*.mprog"))
-RULE_CASES = sorted((REPO / "tests" / "rules").glob("*/*.mprog"))
+# tests/rules/<op>/<case>.mprog for linux, tests/rules/<dialect>/<op>/<case>.mprog
+# for every other dialect (a delta dialect: only its changed rules).
+RULE_CASES = sorted((REPO / "tests" / "rules").rglob("*.mprog"))
 EXAMPLES = sorted((REPO / "examples").glob("*.mprog"))
 DIRECTIVES = REPO / "examples" / "directives"
+
+
+def case_id(path: pathlib.Path) -> str:
+    """A fixture's test id: its path under tests/ or examples/."""
+    return str(path.relative_to(REPO)).removeprefix("tests/")
 
 
 def run_solve_cli(*argv):

@@ -1,22 +1,28 @@
-"""Per-rule cases (tests/rules/<op>/<case>.mprog): for every spec rule, a
+"""Per-rule cases, for every dialect of the registry: for every spec rule, a
 step decided by that rule (marked ``#! rule``) and, for error rules, a near
 miss that gets past it (marked ``#+ rule``).  Every line carries an
-expectation, and queries after each change pin order, owners and revision."""
+expectation, and queries after each change pin order, owners and revision.
+
+Layout: tests/rules/<op>/<case>.mprog for linux, and
+tests/rules/<dialect>/<op>/<case>.mprog for every other dialect; a delta
+dialect has cases for the rules it changes (the others are its parent's).
+"""
 from __future__ import annotations
 
 import re
 
 import pytest
 
+from checker import dialects
 from checker.exec import Executor
-from checker.dialects.linux import LINUX
 from checker.runner import run_steps
 from checker.syntax.render import render_step
 from checker.syntax.script import read_script
 
-from corpus import REPO, RULE_CASES
+from corpus import REPO, RULE_CASES, case_id
 
 MARK = re.compile(r"#([!+])\s*([a-z_]+/[a-z\-]+)")
+DIALECTS = sorted(dialects.names())
 
 
 def markers(path):
@@ -27,12 +33,18 @@ def markers(path):
     return out
 
 
-@pytest.mark.parametrize("path", RULE_CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def case_dir(dialect: str):
+    base = REPO / "tests" / "rules"
+    return base if dialect == "linux" else base / dialect
+
+
+@pytest.mark.parametrize("path", RULE_CASES, ids=case_id)
 def test_rule_case(path):
     script = read_script(str(path))
+    assert path.is_relative_to(case_dir(script.dialect)), f"a {script.dialect} case outside its directory"
     marks = markers(path)
     problems = []
-    for r in run_steps(script.steps, Executor()):
+    for r in run_steps(script.steps, Executor(script.dialect)):
         s, o = r.step, r.outcome
         if s.expect is None:
             problems.append(f"line {s.line}: no expectation")
@@ -47,16 +59,21 @@ def test_rule_case(path):
     assert problems == []
 
 
-def test_every_rule_has_a_case_with_a_decided_step():
+@pytest.mark.parametrize("name", DIALECTS)
+def test_every_rule_has_a_case_with_a_decided_step(name):
+    d = dialects.get(name)
+    rules = {r: d.rules[r] for r in (d.changed if d.parent else d.rules)}
     decided, near = set(), set()
     for path in RULE_CASES:
+        if read_script(str(path)).dialect != name:
+            continue
         for ms in markers(path).values():
             for kind, rule in ms:
                 (decided if kind == "!" else near).add(rule)
-    assert sorted(set(LINUX) - decided) == []
-    assert sorted(decided - set(LINUX)) == []
-    errors = {r for r, e in LINUX.items() if e != "ok"}
+    assert sorted(set(rules) - decided) == []
+    assert sorted(decided - set(d.rules)) == []
+    errors = {r for r, e in rules.items() if e != "ok"}
     assert sorted(errors - near) == [], "error rules without a near-miss case"
-    for rule in LINUX:
+    for rule in rules:
         op, case = rule.split("/")
-        assert (REPO / "tests" / "rules" / op / f"{case}.mprog").exists(), rule
+        assert (case_dir(name) / op / f"{case}.mprog").exists(), rule

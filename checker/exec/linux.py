@@ -8,15 +8,16 @@ the spec rule that it implements.  The bpf_mprog core is checker.exec.mprog.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Callable, Optional
 
-from ..dialects.linux import (ATTACH_TYPE, BPF_F_QUERY_EFFECTIVE, FLAGS, MASK_MPROG,
+from ..dialects.linux import (ATTACH_TYPE, BPF_F_QUERY_EFFECTIVE, FLAGS, MASK_MPROG, MPROG_MAX,
                               QUERY_DEFAULT_COUNT, REPLACE)
 from ..errors import SpecCrash
 from ..model import QueryResult, Raw, Step
 from .driver import Err, QueryErr, make_step
-from .mprog import core_attach, core_detach, settle
+from .mprog import CORE, Core, settle
 from .objects import fd_object, link_by_fd, prog_by_fd
 from .world import Device, Hook, Link, Prog, World
 
@@ -30,7 +31,7 @@ def _hook_or_new(dev: Device, dir: str) -> tuple[Hook, tuple]:
     return (h, ()) if h is not None else (Hook(), ("hook/create",))
 
 
-def _present_dev(w: World, name: Optional[str], rule: str) -> Device:
+def present_dev(w: World, name: Optional[str], rule: str) -> Device:
     d = w.devs.get(name)
     if d is None or not d.present:
         raise Err("ENODEV", rule)
@@ -41,7 +42,7 @@ def op_load(w: World, s: Step):
     return "load/ok", w.with_prog(s.prog, Prog(type=s.type or "sched_cls")), None, ()
 
 
-def op_attach(w: World, s: Step):
+def op_attach(w: World, s: Step, core: Core = CORE):
     bits = flag_bits(s.flags)
     if bits & ~MASK_MPROG:
         raise Err("EINVAL", "attach/flags-mask")
@@ -49,7 +50,7 @@ def op_attach(w: World, s: Step):
     ptype = w.progs[prog].type
     if ptype != "sched_cls":
         raise Err("EINVAL", "attach/prog-type")
-    dev = _present_dev(w, s.dev, "attach/dev-missing")
+    dev = present_dev(w, s.dev, "attach/dev-missing")
     old = None
     if bits & REPLACE:
         ref = s.replace if s.replace is not None else Raw(0)
@@ -57,12 +58,12 @@ def op_attach(w: World, s: Step):
         if w.progs[old].type != ptype:
             raise Err("EINVAL", "attach/replace-type")
     hook, fx = _hook_or_new(dev, s.dir)
-    new = core_attach(w, hook, prog, None, old, bits, s.relative, s.expected_revision)
+    new = core.attach(w, hook, prog, None, old, bits, s.relative, s.expected_revision)
     rule = "attach/replace" if bits & REPLACE else "attach/insert"
     return rule, w.with_dev(s.dev, dev.with_hook(s.dir, new)), None, fx
 
 
-def op_detach(w: World, s: Step):
+def op_detach(w: World, s: Step, core: Core = CORE):
     bits = flag_bits(s.flags)
     if bits & ~MASK_MPROG:
         raise Err("EINVAL", "detach/flags-mask")
@@ -71,11 +72,11 @@ def op_detach(w: World, s: Step):
         prog = prog_by_fd(w, s.prog, "detach/prog-fd-closed", "detach/prog-not-prog")
         if w.progs[prog].type != "sched_cls":
             raise Err("EINVAL", "detach/prog-type")
-    dev = _present_dev(w, s.dev, "detach/dev-missing")
+    dev = present_dev(w, s.dev, "detach/dev-missing")
     hook = dev.hook(s.dir)
     if hook is None:
         raise Err("ENOENT", "detach/no-entry")
-    new = core_detach(w, hook, prog, None, bits, s.relative, s.expected_revision)
+    new = core.detach(w, hook, prog, None, bits, s.relative, s.expected_revision)
     dev, fx = settle(dev, s.dir, new)
     return "detach/remove", w.with_dev(s.dev, dev), None, fx
 
@@ -83,7 +84,7 @@ def op_detach(w: World, s: Step):
 def op_query(w: World, s: Step):
     if s.query_flags & ~BPF_F_QUERY_EFFECTIVE:
         raise Err("EINVAL", "query/flags-unknown")
-    dev = _present_dev(w, s.dev, "query/dev-missing")
+    dev = present_dev(w, s.dev, "query/dev-missing")
     if s.query_flags or s.attach_flags:
         raise Err("EINVAL", "query/flags-nonzero")
     hook = dev.hook(s.dir)
@@ -92,28 +93,29 @@ def op_query(w: World, s: Step):
     slots = hook.slots
     cap = QUERY_DEFAULT_COUNT if s.count is None else s.count
     n = len(slots)
-    shown = slots[:min(cap, n)] if cap else ()
+    # bpf_mprog_query() lists at most bpf_mprog_max() entries (its loop bound).
+    shown = slots[:min(cap, n, MPROG_MAX)] if cap else ()
     q = QueryResult(n, hook.revision, tuple(p for p, _ in shown), tuple(l for _, l in shown))
     if cap and n and cap < n:
         raise QueryErr("ENOSPC", "query/truncated", q)
     return "query/ok", w, q, ()
 
 
-def op_link_create(w: World, s: Step):
+def op_link_create(w: World, s: Step, core: Core = CORE):
     prog = prog_by_fd(w, s.prog, "link_create/prog-fd-closed", "link_create/prog-not-prog")
     if w.progs[prog].type != "sched_cls":
         raise Err("EINVAL", "link_create/prog-type")   # attach type vs prog type
-    dev = _present_dev(w, s.dev, "link_create/dev-missing")
+    dev = present_dev(w, s.dev, "link_create/dev-missing")
     hook, fx = _hook_or_new(dev, s.dir)
     # LINK_CREATE has no flag mask: every bit reaches the core, and REPLACE
     # there looks for the prog "none" (ENOENT).
-    new = core_attach(w, hook, prog, s.link, None, flag_bits(s.flags), s.relative,
+    new = core.attach(w, hook, prog, s.link, None, flag_bits(s.flags), s.relative,
                       s.expected_revision)
     w = w.with_dev(s.dev, dev.with_hook(s.dir, new))
     return "attach/insert", w.with_link(s.link, Link(prog, s.dev, s.dir)), None, fx
 
 
-def op_link_update(w: World, s: Step):
+def op_link_update(w: World, s: Step, core: Core = CORE):
     bits = flag_bits(s.flags)
     if bits & ~REPLACE:
         raise Err("EINVAL", "link_update/flags")
@@ -137,6 +139,7 @@ def op_link_update(w: World, s: Step):
     if hook is None:
         raise SpecCrash("attached link without a hook")
     # tcx_link_update() -> bpf_mprog_attach(REPLACE|ID, id of the current prog)
+    core.enter(hook)
     if any(p == new for p, _ in hook.slots):
         raise Err("EEXIST", "link_update/prog-exists")
     if w.progs[new].type != w.progs[link.prog].type:
@@ -146,26 +149,26 @@ def op_link_update(w: World, s: Step):
     return "link_update/replace", w.with_link(name, replace(link, prog=new)), None, ()
 
 
-def _link_release(w: World, name: str) -> tuple[World, tuple]:
+def _link_release(w: World, name: str, core: Core) -> tuple[World, tuple]:
     """tcx_link_release(): detach an attached link's slot and make it defunct."""
     link = w.links[name]
     if link.dev is None:
         return w, ()
     dev = w.devs[link.dev]
-    new = core_detach(w, dev.hook(link.dir), link.prog, name, 0, None, 0)
+    new = core.detach(w, dev.hook(link.dir), link.prog, name, 0, None, 0)
     dev, fx = settle(dev, link.dir, new)
     return w.with_dev(link.dev, dev).with_link(name, replace(link, dev=None)), fx
 
 
-def op_link_detach(w: World, s: Step):
+def op_link_detach(w: World, s: Step, core: Core = CORE):
     name = link_by_fd(w, s.link, "link_detach/link-fd-closed", "link_detach/not-link")
     if w.links[name].dev is None:
         return "link_detach/defunct", w, None, ()
-    w, fx = _link_release(w, name)
+    w, fx = _link_release(w, name, core)
     return "link_detach/detach", w, None, fx
 
 
-def op_close(w: World, s: Step):
+def op_close(w: World, s: Step, core: Core = CORE):
     ref = s.link if s.link is not None else s.prog
     obj = fd_object(w, ref)
     if obj is None or obj == "file":
@@ -173,7 +176,7 @@ def op_close(w: World, s: Step):
     kind, name = obj
     if kind == "prog":
         return "close/prog", w.with_prog(name, replace(w.progs[name], fd_open=False)), None, ()
-    w, fx = _link_release(w, name)
+    w, fx = _link_release(w, name, core)
     return "close/link", w.with_link(name, None), None, fx
 
 
@@ -184,11 +187,12 @@ def op_dev_add(w: World, s: Step):
     return "device/add", w.with_dev(s.dev, Device()), None, ()
 
 
-def op_dev_del(w: World, s: Step):
-    dev = _present_dev(w, s.dev, "device/del-missing")
+def op_dev_del(w: World, s: Step, core: Core = CORE):
+    dev = present_dev(w, s.dev, "device/del-missing")
     # tcx_uninstall(): prog-API entries are released, links become defunct; no revision bump.
     links = dict(w.links)
     for hook in dev.hooks.values():
+        core.enter(hook)
         for _, l in hook.slots:
             if l is not None:
                 links[l] = replace(links[l], dev=None)
@@ -196,7 +200,7 @@ def op_dev_del(w: World, s: Step):
 
 
 def op_clsact_add(w: World, s: Step):
-    dev = _present_dev(w, s.dev, "clsact/dev-missing")
+    dev = present_dev(w, s.dev, "clsact/dev-missing")
     if dev.clsact:
         raise Err("EEXIST", "clsact/add-exists")
     # The qdisc holds a bundle on every attach point (tcx_entry_fetch_or_create).
@@ -206,7 +210,7 @@ def op_clsact_add(w: World, s: Step):
 
 
 def op_clsact_del(w: World, s: Step):
-    dev = _present_dev(w, s.dev, "clsact/dev-missing")
+    dev = present_dev(w, s.dev, "clsact/dev-missing")
     if not dev.clsact:
         raise Err("ENOENT", "clsact/del-missing")
     dev = replace(dev, clsact=False)
@@ -218,13 +222,26 @@ def op_clsact_del(w: World, s: Step):
     return "clsact/del", w.with_dev(s.dev, dev), None, fx
 
 
-OPS: dict[str, Callable] = {
-    "load": op_load, "attach": op_attach, "detach": op_detach, "query": op_query,
-    "link_create": op_link_create, "link_update": op_link_update,
-    "link_detach": op_link_detach, "close": op_close, "dev_add": op_dev_add,
-    "dev_del": op_dev_del, "clsact_add": op_clsact_add, "clsact_del": op_clsact_del,
-}
+# The ops that run the bpf_mprog core take it as ``core``.
+_CORE_OPS = ("attach", "detach", "link_create", "link_update", "link_detach", "close", "dev_del")
 
+
+def ops(core: Core = CORE) -> dict[str, Callable]:
+    """The op table over ``core``: a delta dialect passes its own Core
+    (checker.exec.mprog) and replaces the ops that differ."""
+    table = {
+        "load": op_load, "attach": op_attach, "detach": op_detach, "query": op_query,
+        "link_create": op_link_create, "link_update": op_link_update,
+        "link_detach": op_link_detach, "close": op_close, "dev_add": op_dev_add,
+        "dev_del": op_dev_del, "clsact_add": op_clsact_add, "clsact_del": op_clsact_del,
+    }
+    if core is not CORE:
+        for op in _CORE_OPS:
+            table[op] = functools.partial(table[op], core=core)
+    return table
+
+
+OPS: dict[str, Callable] = ops()
 step = make_step(OPS)
 
 

@@ -18,7 +18,7 @@ from ..model import Step
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 INT_RE = re.compile(r"(?:0[xX][0-9a-fA-F]+|[0-9]+)\Z")
 FLAG_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
-RESULT_RE = re.compile(r"(?:ok|E[A-Z0-9]+)\Z")
+RESULT_RE = re.compile(r"(?:ok|UNDEFINED|E[A-Z0-9]+)\Z")
 
 
 def merge_options(step: Step, flags: list, fields: dict) -> Step:

@@ -16,9 +16,9 @@ from dataclasses import replace
 
 from .. import dialects
 from ..errors import BadInput
-from ..model import OK, Raw, Step
+from ..model import OK, UNDEFINED, Raw, Step
 
-ERRNO_NAMES = frozenset(_errno.errorcode.values())
+ANSWERS = frozenset(_errno.errorcode.values()) | {OK, UNDEFINED}   # what an expectation may name
 U32 = 1 << 32
 U64 = 1 << 64
 
@@ -156,8 +156,8 @@ class Validator:
 
     def _expect(self, s: Step, text) -> None:
         e = s.expect
-        if e.errno != OK and e.errno not in ERRNO_NAMES:
-            raise self._fail(f"unknown errno {e.errno!r}" + did_you_mean(e.errno, ERRNO_NAMES | {OK}),
+        if e.errno not in ANSWERS:
+            raise self._fail(f"unknown errno {e.errno!r}" + did_you_mean(e.errno, ANSWERS),
                              s, text, e.errno)
         if e.count is not None:
             self._int(s, e.count, U32, "expected count", text)
