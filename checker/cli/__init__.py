@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import convert, diff, fuzz, plan, run, solve, verify
+from . import convert, dialects, diff, fuzz, plan, run, solve, verify
 
-SUBCOMMANDS = (run, convert, diff, fuzz, verify, solve, plan)
+SUBCOMMANDS = (run, convert, diff, fuzz, verify, solve, plan, dialects)
 
 
 def build_parser() -> argparse.ArgumentParser:
