@@ -20,7 +20,7 @@ SCHEMA = json.loads((REPO / "spec" / "vector.schema.json").read_text())
 FIXTURES = SCRIPTS + RULE_CASES + EXAMPLES
 
 
-@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_round_trip_is_lossless_and_schema_valid(path, tmp_path):
     script = read_script(str(path))
     text = dumps_vector(script)
@@ -33,10 +33,10 @@ def test_round_trip_is_lossless_and_schema_valid(path, tmp_path):
     assert dumps_vector(again) == text
 
 
-@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_vector_replays_on_executor(path):
     script = read_vector("v.json", dumps_vector(read_script(str(path))))
-    assert all(r.passed for r in run_steps(script.steps, Executor()))
+    assert all(r.passed for r in run_steps(script.steps, Executor(script.dialect)))
 
 
 def test_schema_rejects_what_the_reader_rejects():

@@ -18,10 +18,14 @@ and one line in ``_ALL`` below.
 from __future__ import annotations
 
 from . import linux
+from . import rfc
 from .base import Dialect
 
 # One line per dialect.
-_ALL = (linux.DIALECT,)
+_ALL = (
+    linux.DIALECT,
+    rfc.DIALECT,
+)
 _REGISTRY: dict = {d.name: d for d in _ALL}
 
 
