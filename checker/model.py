@@ -42,6 +42,9 @@ class Expect:
     ``errno`` is "ok", an errno name, or UNDEFINED (see there).  For a query, ``count``/``revision``/
     ``progs``/``links`` are optional checks; ``links`` has one entry per
     element of ``progs`` (link name, or None for a prog-API entry).
+    ``flags`` (dialects whose queries report stored flags, rfc) has one
+    tuple of flag names per element of ``progs``; None = every entry's
+    stored flags are 0 (never a tuple of empty tuples: one value, one form).
     An errno other than "ok" also means: state and revision are unchanged.
     """
     errno: str
@@ -49,6 +52,7 @@ class Expect:
     revision: int | None = None
     progs: tuple[str, ...] | None = None
     links: tuple[str | None, ...] | None = None
+    flags: tuple[tuple[str, ...], ...] | None = None
 
 
 # Not frozen: a frozen dataclass's __init__ costs one object.__setattr__ per
@@ -81,11 +85,15 @@ class Step:
 class QueryResult:
     """What BPF_PROG_QUERY wrote back: total count, revision, and the first
     ``min(input count, count)`` entries in run order.  Prog names of programs
-    this run did not create are rendered as ``#<id>`` by the kernel backend."""
+    this run did not create are rendered as ``#<id>`` by the kernel backend.
+    ``flags``: the stored flag word of each entry (prog_attach_flags /
+    link_attach_flags) in dialects whose queries report them (rfc), raw bits
+    of that dialect's table; () where the dialect reports none."""
     count: int
     revision: int
     progs: tuple[str, ...] = ()
     links: tuple[str | None, ...] = ()
+    flags: tuple[int, ...] = ()
 
 
 @dataclass(slots=True, unsafe_hash=True)   # a value; not frozen for speed (see Step)

@@ -1,12 +1,12 @@
-"""Per-rule cases, for every dialect of the registry: for every spec rule, a
-step decided by that rule (marked ``#! rule``) and, for error rules, a near
-miss that gets past it (marked ``#+ rule``).  Every line carries an
-expectation, and queries after each change pin order, owners and revision.
+"""Per-rule cases (tests/rules/<op>/<case>.mprog for linux,
+tests/rules/<dialect>/<op>/<case>.mprog for the others): for every spec rule,
+a step decided by that rule (marked ``#! rule``) and, for error rules, a
+near miss that gets past it (marked ``#+ rule``).  Every line carries an
+expectation, and queries after each change pin order, owners, revision (and
+stored flags where the dialect reports them).
 
-Layout: tests/rules/<op>/<case>.mprog for linux, and
-tests/rules/<dialect>/<op>/<case>.mprog for every other dialect; a delta
-dialect has cases for the rules it changes (the others are its parent's).
-"""
+A delta dialect's cases cover its changed rules; its inherited rules are
+decided by its parent's cases (the same rule, the same text)."""
 from __future__ import annotations
 
 import re
@@ -19,10 +19,9 @@ from checker.runner import run_steps
 from checker.syntax.render import render_step
 from checker.syntax.script import read_script
 
-from corpus import REPO, RULE_CASES, case_id
+from corpus import RULE_CASES, rule_case_dir
 
 MARK = re.compile(r"#([!+])\s*([a-z_]+/[a-z\-]+)")
-DIALECTS = sorted(dialects.names())
 
 
 def markers(path):
@@ -33,15 +32,14 @@ def markers(path):
     return out
 
 
-def case_dir(dialect: str):
-    base = REPO / "tests" / "rules"
-    return base if dialect == "linux" else base / dialect
+def cases(dialect: str) -> list:
+    return sorted(rule_case_dir(dialect).glob("*/*.mprog"))
 
 
-@pytest.mark.parametrize("path", RULE_CASES, ids=case_id)
+@pytest.mark.parametrize("path", RULE_CASES, ids=lambda p: str(p.relative_to(rule_case_dir("linux"))))
 def test_rule_case(path):
     script = read_script(str(path))
-    assert path.is_relative_to(case_dir(script.dialect)), f"a {script.dialect} case outside its directory"
+    assert path in cases(script.dialect), f"a {script.dialect} case outside {rule_case_dir(script.dialect)}"
     marks = markers(path)
     problems = []
     for r in run_steps(script.steps, Executor(script.dialect)):
@@ -59,21 +57,35 @@ def test_rule_case(path):
     assert problems == []
 
 
-@pytest.mark.parametrize("name", DIALECTS)
-def test_every_rule_has_a_case_with_a_decided_step(name):
-    d = dialects.get(name)
-    rules = {r: d.rules[r] for r in (d.changed if d.parent else d.rules)}
-    decided, near = set(), set()
-    for path in RULE_CASES:
-        if read_script(str(path)).dialect != name:
-            continue
+def decided(dialect: str) -> tuple[set, set]:
+    """(rules decided by a ``#!`` step, rules with a ``#+`` near miss) in a
+    dialect's own cases."""
+    dec, near = set(), set()
+    for path in cases(dialect):
         for ms in markers(path).values():
             for kind, rule in ms:
-                (decided if kind == "!" else near).add(rule)
-    assert sorted(set(rules) - decided) == []
-    assert sorted(decided - set(d.rules)) == []
-    errors = {r for r, e in rules.items() if e != "ok"}
+                (dec if kind == "!" else near).add(rule)
+    return dec, near
+
+
+def covered(d) -> set:
+    """Rules of ``d`` decided by its own cases or, inherited, by its parent's."""
+    own = decided(d.name)[0]
+    if d.parent is None:
+        return own
+    return own | (covered(dialects.get(d.parent)) & (set(d.rules) - d.changed))
+
+
+@pytest.mark.parametrize("name", sorted(dialects.names()))
+def test_every_rule_has_a_case_with_a_decided_step(name):
+    d = dialects.get(name)
+    own, near = decided(name)
+    assert sorted(own - set(d.rules)) == [], "markers naming rules of another dialect"
+    mine = set(d.rules) if d.parent is None else set(d.changed)
+    assert sorted(mine - own) == [], "rules without a case of their own"
+    assert sorted(set(d.rules) - covered(d)) == []
+    errors = {r for r in mine if d.rules[r] != "ok"}
     assert sorted(errors - near) == [], "error rules without a near-miss case"
-    for rule in rules:
+    for rule in mine:
         op, case = rule.split("/")
-        assert (case_dir(name) / op / f"{case}.mprog").exists(), rule
+        assert (rule_case_dir(name) / op / f"{case}.mprog").exists(), rule

@@ -25,6 +25,7 @@ from .base import Dialect
 # defines its DIALECT; a delta dialect after its parent.
 _ALL = tuple(importlib.import_module(f"{__name__}.{module}").DIALECT for module in (
     "linux",
+    "rfc",
     "linux_66rc",
 ))
 _REGISTRY: dict = {d.name: d for d in _ALL}

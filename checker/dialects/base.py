@@ -28,6 +28,8 @@ class Dialect:
     parent: Optional[str] = None
     changed: frozenset = frozenset()
     query_flags: bool = False         # queries report per-slot stored flags (rfc)
+    relative_union: bool = False      # the replaced prog and the relative share one field (rfc)
+    revision_bits: int = 64           # width of expected_revision in the UAPI (rfc: u32)
     spec: str = ""                    # its chapter under spec/
     ops: frozenset = field(default=frozenset())
 

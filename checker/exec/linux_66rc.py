@@ -9,6 +9,7 @@ from ..model import UNDEFINED, Step
 from . import linux
 from .driver import Err, make_step
 from .mprog import Core
+from .tcx import present_dev
 from .world import World
 
 hooks = linux.hooks
@@ -42,7 +43,7 @@ def op_query(w: World, s: Step):
     # flag check (edfa9af0a73e moved it into bpf_mprog_query()).
     if s.query_flags & ~BPF_F_QUERY_EFFECTIVE:
         raise Err("EINVAL", "query/flags-unknown")
-    dev = linux.present_dev(w, s.dev, "query/dev-missing")
+    dev = present_dev(w, s.dev, "query/dev-missing")
     if dev.hook(s.dir) is None:
         raise Err("ENOENT", "query/no-entry")
     return linux.op_query(w, s)

@@ -24,7 +24,7 @@ from ..dialects.linux import AFTER, BEFORE, ID, LINK, MPROG_MAX, REPLACE
 from ..model import Ref
 from .driver import Err
 from .objects import resolve_relative
-from .world import Device, Hook, World
+from .world import Hook, World
 
 UNSET = -34          # mprog.c initialises idx to -ERANGE: "no rule has chosen yet"
 
@@ -171,11 +171,3 @@ class Core:
 
 
 CORE = Core()
-
-
-def settle(dev: Device, dir: str, hook: Hook) -> tuple[Device, tuple]:
-    """After a successful detach: tcx frees an empty bundle unless a clsact
-    qdisc holds it; the revision is then forgotten (hook/free-when-empty)."""
-    if not hook.slots and not dev.clsact:
-        return dev.with_hook(dir, None), ("hook/free-when-empty",)
-    return dev.with_hook(dir, hook), ()

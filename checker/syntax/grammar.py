@@ -17,7 +17,8 @@ import lark
 from .. import dialects
 from ..errors import BadInput
 from ..model import Expect, Raw, Step
-from .lexicon import merge_options
+from ..flags import canonical
+from .lexicon import entries_fields, merge_options
 from .validate import did_you_mean
 
 # Friendly names for terminals in "expected ..." messages.
@@ -27,6 +28,7 @@ _TERMINAL_NAMES = {
     "INGRESS": "'ingress'", "EGRESS": "'egress'", "BEFORE": "'before'", "AFTER": "'after'",
     "ID_KW": "'id'", "LINK_KW": "'link'", "DEV_ADD": "'dev_add'", "DEV_DEL": "'dev_del'",
     "CLSACT_ADD": "'clsact_add'", "CLSACT_DEL": "'clsact_del'",
+    "FIRST_KW": "'first'", "LAST_KW": "'last'",
 }
 
 
@@ -164,6 +166,9 @@ class _ToStep(lark.Transformer):
             fields["relative"] = rel
         return ("opt", flags, fields)
 
+    def pin(self, c):
+        return ("opt", [str(c[0]).upper()], {})
+
     def target(self, c):
         flags = [("ID" if str(t) == "id" else "LINK") for t in c[:-1]]
         return (flags, _obj(c[-1]))
@@ -219,10 +224,15 @@ class _ToStep(lark.Transformer):
         return {"revision": _int(c[0])}
 
     def entries(self, c):
-        return {"progs": tuple(p for p, _ in c), "links": tuple(l for _, l in c)}
+        return entries_fields(c)
 
     def entry(self, c):
-        return (str(c[0]), str(c[1]) if len(c) > 1 else None)
+        stored = c[-1] if isinstance(c[-1], tuple) else ()
+        names = [x for x in c if not isinstance(x, tuple)]
+        return (str(names[0]), str(names[1]) if len(names) > 1 else None, stored)
+
+    def stored(self, c):
+        return canonical([str(t) for t in c])
 
 
 def _with_options(step: Step, opts) -> Step:

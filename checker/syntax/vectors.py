@@ -20,7 +20,7 @@ FORMAT = "mprog-vector"
 VERSION = 1
 _STEP_KEYS = ("op", "dev", "dir", "prog", "link", "type", "flags", "relative", "replace",
               "expected_revision", "old_prog", "count", "query_flags", "attach_flags", "expect")
-_EXPECT_KEYS = ("errno", "count", "revision", "progs", "links")
+_EXPECT_KEYS = ("errno", "count", "revision", "progs", "links", "flags")
 _TOP_KEYS = ("format", "version", "dialect", "name", "description", "steps")
 _REF_KEYS = ("prog", "link", "relative", "replace", "old_prog")
 
@@ -157,9 +157,19 @@ def _expect_from_json(e) -> Expect:
     if links is not None and (not isinstance(links, list)
                               or not all(l is None or isinstance(l, str) for l in links)):
         raise _Bad("'links' must be a list of link names or null")
+    flags = e.get("flags")
+    if flags is not None:
+        if progs is None:
+            raise _Bad("'flags' needs 'progs' (one list of stored flag names per entry)")
+        if not isinstance(flags, list) or len(flags) != len(progs) or not all(
+                isinstance(f, list) and all(isinstance(n, str) for n in f) for f in flags):
+            raise _Bad("'flags' must be a list with one list of flag names per element of 'progs'")
+        flags = tuple(canonical(f) for f in flags)
+        if not any(flags):
+            flags = None       # all zero: the same expectation as no 'flags' key
     return Expect(e["errno"], e.get("count"), e.get("revision"),
                   tuple(progs) if progs is not None else None,
-                  tuple(links) if links is not None else None)
+                  tuple(links) if links is not None else None, flags)
 
 
 # --------------------------------------------------------------------------
@@ -202,6 +212,8 @@ def step_to_json(s: Step) -> dict:
         if s.expect.progs is not None:
             e["progs"] = list(s.expect.progs)
             e["links"] = list(s.expect.links)
+        if s.expect.flags is not None:
+            e["flags"] = [list(f) for f in s.expect.flags]
         d["expect"] = e
     return d
 
@@ -222,10 +234,18 @@ def dumps_vector(script: Script) -> str:
 
 
 def with_expectations(script: Script, outcomes) -> Script:
-    """The script with every step's expectation set to what a backend did."""
+    """The script with every step's expectation set to what a backend did
+    (stored flags as names of the script's dialect, where it reports them)."""
+    d = dialects.get(script.dialect)
     steps = []
     for s, o in zip(script.steps, outcomes):
         q = o.query
-        e = Expect(o.errno) if q is None else Expect(o.errno, q.count, q.revision, q.progs, q.links)
+        if q is None:
+            e = Expect(o.errno)
+        else:
+            stored = None
+            if d.query_flags and any(q.flags):
+                stored = tuple(d.flags.decode(f) for f in q.flags)
+            e = Expect(o.errno, q.count, q.revision, q.progs, q.links, stored)
         steps.append(replace(s, expect=e))
     return replace(script, steps=tuple(steps))
