@@ -14,6 +14,7 @@ from checker.cli import build_parser
 from checker.dialect_diff import diff
 from checker.exec import Executor
 from checker.runner import run_steps
+from checker.syntax.render import render_script
 from checker.syntax.script import read_script
 
 SCRIPT_HEAD = re.compile(r"^# ==== \d+: .*====$", re.M)
@@ -61,7 +62,7 @@ def rc_report():
 def test_diff_finds_each_pre_fix_difference(rc_report):
     got = {d.rules: (d.answers_a[-1].errno, d.answers_b[-1].errno, d.depth) for d in rc_report.divergences}
     # edfa9af0a73e: a query of a hook without a bundle
-    assert got[("query/no-entry", "query/no-entry")] == ("ok", "ENOENT", 1)
+    assert got[("query/no-entry", "query/no-entry")] == ("ok", "ENOENT", 2)
     # d210f9735e13: positional detach from an empty bundle (clsact), and the
     # checks the empty-list check used to hide
     assert got[("detach/empty", "detach/empty")] == ("ENOENT", "UNDEFINED", 3)
@@ -82,9 +83,54 @@ def test_every_divergence_is_shortest_and_replays_on_both(rc_report):
         # Every step before the last answers alike: the last is the first divergence.
         assert [(x.errno, x.query) for x in d.answers_a[:-1]] == [(x.errno, x.query) for x in d.answers_b[:-1]]
         assert (d.answers_a[-1].errno, d.answers_a[-1].query) != (d.answers_b[-1].errno, d.answers_b[-1].query)
-    # Breadth-first: no divergence is reached in fewer requests at a smaller depth.
-    shallow = diff("linux", "linux-6.6-rc", depth=2)
-    assert {d.rules for d in shallow.divergences} == {d.rules for d in rc_report.divergences if d.depth <= 2}
+    # Breadth-first: a search to depth 2 finds exactly the divergences of at
+    # most 2 requests (and those witnessed by a query after 2 requests).
+    shallow = {d.rules: d.depth for d in diff("linux", "linux-6.6-rc", depth=2).divergences}
+    deep = {d.rules: d.depth for d in rc_report.divergences}
+    assert {r for r, k in deep.items() if k <= 2} <= set(shallow) <= set(deep)
+    assert all(deep[r] == k for r, k in shallow.items())
+
+
+@pytest.fixture(scope="module")
+def rfc_report():
+    return diff("linux", "rfc", depth=3)
+
+
+def _by_rules(report) -> dict:
+    return {d.rules: d for d in report.divergences}
+
+
+def test_diff_linux_rfc_finds_the_proposal_s_differences(rfc_report):
+    got = _by_rules(rfc_report)
+    answers = {k: (d.answers_a[-1].errno, d.answers_b[-1].errno) for k, d in got.items()}
+    # The same bits, different meanings: 0x20 is mainline's ID and rfc's FIRST.
+    d = got[("relative/id-unknown", "attach/first")]
+    assert d.steps_a[-1].flags == d.steps_b[-1].flags == (0x20,)
+    assert "flags=0x20 is ID in linux, FIRST in rfc" in d.legend
+    # Lock-out: a FIRST|LAST holder (each dialect's FIRST and LAST request)
+    # refuses every later attach; a FIRST holder refuses another FIRST.
+    d = got[("attach/insert", "attach/locked")]
+    assert answers[d.rules] == ("ok", "EBUSY")
+    assert any(line.startswith("directive FIRST|LAST: linux writes 'attach p1 d0 ingress before', "
+                               "rfc 'attach p1 d0 ingress first last'") for line in d.legend)
+    assert answers[("attach/insert", "attach/first-taken")] == ("ok", "EBUSY")
+    assert answers[("attach/insert", "attach/last-taken")] == ("ok", "EBUSY")
+    # The full-hook errno (a fill, then one more append).
+    assert answers[("attach/full", "attach/full")] == ("ERANGE", "ENOSPC")
+    # REPLACE: with a position flag, of the program by itself.
+    assert answers[("attach/after-conflict", "attach/replace-flags")] == ("ERANGE", "EINVAL")
+    assert answers[("attach/prog-exists", "attach/replace")] == ("EEXIST", "ok")
+    # A pin is part of what a query shows.
+    assert any(d.answers_b[-1].query is not None and any(d.answers_b[-1].query.flags)
+               for d in rfc_report.divergences)
+
+
+def test_every_linux_rfc_script_replays_on_its_dialect(rfc_report):
+    for d in rfc_report.divergences:
+        for which in ("a", "b"):
+            script = d.script(which)
+            text = render_script(script)
+            replays(text)
 
 
 def test_printed_scripts_replay_on_their_dialects():

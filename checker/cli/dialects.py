@@ -68,14 +68,9 @@ def cmd_list(args, out=None) -> int:
 # --------------------------------------------------------------------------
 # diff
 
-def _answer(o) -> str:
-    from ..runner import outcome_summary
-    return f"{outcome_summary(o)}  [{o.rule}]"
-
-
 def cmd_diff(args, out=None, err=None) -> int:
     from ..dialect_diff import diff
-    from ..syntax.render import render_script, render_step
+    from ..syntax.render import render_script
     out, err = out or sys.stdout, err or sys.stderr
     if not 1 <= args.depth <= 8:
         print(f"mprog dialects diff: --depth must be from 1 to 8, not {args.depth}", file=err)
@@ -102,8 +97,8 @@ def cmd_diff(args, out=None, err=None) -> int:
                "alphabet": report.alphabet, "states": report.states, "requests": report.requests,
                "seconds": round(report.seconds, 3), "complete": report.complete, "files": paths,
                "divergences": [{"rules": {"a": d.rules[0], "b": d.rules[1]}, "depth": d.depth,
-                                "request": render_step(d.steps[-1]),
-                                "answers": {"a": _answer(d.answers_a[-1]), "b": _answer(d.answers_b[-1])},
+                                "request": d.last,
+                                "answers": {"a": d.answer("a"), "b": d.answer("b")},
                                 "scripts": {"a": sa, "b": sb}}
                                for d, (sa, sb) in zip(report.divergences, scripts)]}
         print(json.dumps(doc, sort_keys=True), file=out)
@@ -125,24 +120,21 @@ def cmd_diff(args, out=None, err=None) -> int:
 
 
 def summary_lines(report) -> list[str]:
-    from ..dialect_diff import flag_names
-    from ..syntax.render import render_step
     n = len(report.divergences)
     bound = (f"depth {report.depth}" if report.complete else
              f"depth {report.depth}, stopped at --max-states after {report.states} states")
     lines = [f"mprog dialects diff {report.a} {report.b}: {n} first divergence{'s' * (n != 1)} "
              f"within {bound}",
              f"  (breadth-first from the empty world on d0 {report.point}: {report.alphabet} requests per "
-             f"state at the start, {report.states} states, {report.requests} requests on each dialect, "
+             f"state once d0 exists, {report.states} states, {report.requests} requests on each dialect, "
              f"{report.seconds:.1f} s)"]
     width = max((len(report.a), len(report.b)))
     for i, d in enumerate(report.divergences, 1):
         lines.append(f"  {i}. after {d.depth} request{'s' * (d.depth != 1)} "
-                     f"({len(d.steps)} steps with the setup): {render_step(d.steps[-1])}")
-        lines.append(f"       {d.a + ':':<{width + 1}} {_answer(d.answers_a[-1])}")
-        lines.append(f"       {d.b + ':':<{width + 1}} {_answer(d.answers_b[-1])}")
-        for word, in_a, in_b in d.legend:
-            lines.append(f"       flags={hex(word)}: {flag_names(in_a)} in {d.a}, {flag_names(in_b)} in {d.b}")
+                     f"({len(d.steps_a)} steps with the setup): {d.last}")
+        lines.append(f"       {d.a + ':':<{width + 1}} {d.answer('a')}")
+        lines.append(f"       {d.b + ':':<{width + 1}} {d.answer('b')}")
+        lines += [f"       {line}" for line in d.legend]
     return lines
 
 
