@@ -209,8 +209,6 @@ def side_by_side_lines(reports) -> list[str]:
 
 
 def solve_json(ds, sol, report) -> dict:
-    from ..syntax.render import render_step
-
     def dj(d):
         return {"directive": d.text, "prog": d.prog, "kind": d.kind, "target": d.target,
                 "line": d.line, "column": d.column}
