@@ -46,7 +46,8 @@ def test_list_names_every_dialect_with_its_rules():
     for d in dialects.registry().values():
         assert f"{d.name}: {d.summary}" in out
     assert "  rules:          88\n" in out
-    assert "89 (4 changed from linux: attach/full detach/empty hook/overfull query/no-entry)" in out
+    assert "  rules:          89, 4 changed from linux: attach/full detach/empty hook/overfull query/no-entry\n" in out
+    assert "  z3 encoding:    checker.smt.linux_66rc; spec: spec/linux-6.6-rc/\n" in out
     assert "kernel backend: none (model only; --backend kernel refuses it)" in out
     code, out, _ = mprog("dialects", "list", "--json")
     rows = {r["name"]: r for r in json.loads(out)}

@@ -8,9 +8,11 @@ stopped at --max-states before reaching the depth, and found nothing.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
+from typing import Optional
 
 from .common import EXIT_BAD, EXIT_OK, EXIT_UNKNOWN, write_atomically
 
@@ -30,6 +32,12 @@ with B's."""
 # --------------------------------------------------------------------------
 # list
 
+def _encoding(d) -> Optional[str]:
+    """The dialect's z3 encoding module if it exists (a dialect may name one
+    that is not written yet)."""
+    return d.encoding if d.encoding and importlib.util.find_spec(d.encoding) else None
+
+
 def dialect_rows() -> list[dict]:
     from .. import dialects
     rows = []
@@ -37,7 +45,7 @@ def dialect_rows() -> list[dict]:
         rows.append({"name": d.name, "summary": d.summary, "parent": d.parent, "kernels": d.kernels,
                      "kernel_backend": d.kernel, "rules": len(d.rules), "changed": sorted(d.changed),
                      "flags": {n: b for n, b in d.flags.bits.items()},
-                     "attach_points": list(d.attach_points), "encoding": d.encoding is not None,
+                     "attach_points": list(d.attach_points), "encoding": _encoding(d),
                      "spec": d.spec})
     return rows
 
@@ -50,8 +58,10 @@ def cmd_list(args, out=None) -> int:
         return EXIT_OK
     for r in rows:
         parent = r["parent"] or "none"
-        rules = f"{r['rules']}" + (f" ({len(r['changed'])} changed from {parent}: "
-                                   f"{' '.join(r['changed'])})" if r["parent"] else "")
+        changed = (f": {' '.join(r['changed'])}" if len(r["changed"]) <= 8 else
+                   " (--json names them)")
+        rules = f"{r['rules']}" + (f", {len(r['changed'])} changed from {parent}{changed}"
+                                   if r["parent"] else "")
         backend = (f"{r['kernel_backend']} (--backend kernel runs it on a kernel that has it)"
                    if r["kernel_backend"] else "none (model only; --backend kernel refuses it)")
         print(f"{r['name']}: {r['summary']}", file=out)
@@ -61,7 +71,7 @@ def cmd_list(args, out=None) -> int:
         print(f"  rules:          {rules}", file=out)
         print(f"  flags:          {' '.join(f'{n}={hex(b)}' for n, b in r['flags'].items())}", file=out)
         print(f"  attach points:  {' '.join(r['attach_points'])}", file=out)
-        print(f"  z3 encoding:    {'yes' if r['encoding'] else 'no'}; spec: {r['spec']}/", file=out)
+        print(f"  z3 encoding:    {r['encoding'] or 'not written yet'}; spec: {r['spec']}/", file=out)
     return EXIT_OK
 
 
