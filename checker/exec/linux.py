@@ -187,12 +187,9 @@ def op_dev_add(w: World, s: Step):
 def op_dev_del(w: World, s: Step):
     dev = _present_dev(w, s.dev, "device/del-missing")
     # tcx_uninstall(): prog-API entries are released, links become defunct; no revision bump.
-    links = dict(w.links)
-    for hook in dev.hooks.values():
-        for _, l in hook.slots:
-            if l is not None:
-                links[l] = replace(links[l], dev=None)
-    return "device/del", replace(w, links=links).with_dev(s.dev, Device(present=False)), None, ()
+    defunct = {l: replace(w.links[l], dev=None)
+               for hook in dev.hooks.values() for _, l in hook.slots if l is not None}
+    return "device/del", w.with_links(defunct).with_dev(s.dev, Device(present=False)), None, ()
 
 
 def op_clsact_add(w: World, s: Step):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..model import Expect, Raw
-from .lexicon import FLAG_RE, INT_RE, NAME_RE, RESULT_RE, build_step
+from .lexicon import FLAG_RE, INT_RE, NAME_RE, RESULT_RE, build_step, code_is_plain, parse_int
 
 _TOKEN = re.compile(r"=>|[\[\]@=|]|[^\s\[\]@=|]+")
 # Words that start an option (a NAME equal to one of these is the keyword).
@@ -27,7 +27,7 @@ class Reject(Exception):
 
 def _obj(tok: str):
     if INT_RE.match(tok):
-        return Raw(int(tok, 0))
+        return Raw(parse_int(tok))
     if NAME_RE.match(tok):
         return tok
     raise Reject
@@ -42,7 +42,7 @@ def _name(tok: str) -> str:
 def _int(tok: str) -> int:
     if not INT_RE.match(tok):
         raise Reject
-    return int(tok, 0)
+    return parse_int(tok)
 
 
 def _hook(t: list, i: int):
@@ -84,7 +84,7 @@ def _options(t: list, i: int, end: int, allowed: str):
                     raise Reject
                 f = t[i]
                 if INT_RE.match(f):
-                    flags.append(int(f, 0))
+                    flags.append(parse_int(f))
                 elif FLAG_RE.match(f):
                     flags.append(f)
                 else:
@@ -154,8 +154,11 @@ def _expectation(t: list, i: int) -> Expect:
 
 
 def parse_line_fast(text: str, lineno: int):
-    """Step, ("dialect", name), None for a blank line; raises Reject."""
+    """Step, ("dialect", name), None for a blank line; raises Reject (also
+    NumberError: the reference parser then reports the number)."""
     code = text.split("#", 1)[0]
+    if not code_is_plain(code):
+        raise Reject
     t = _TOKEN.findall(code)
     if not t:
         return None
