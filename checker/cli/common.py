@@ -58,6 +58,19 @@ def count(text: str) -> int:
     return v
 
 
+def stop_z3_on_signal() -> None:
+    """SIGINT / SIGTERM during a z3 check stop the command within a second.
+    A check runs in C for minutes, where Python's handler cannot run: the
+    signal watcher (checker.signals.on_signal) interrupts z3, the check
+    returns unknown, and the handler raises.  z3's own Ctrl-C handling is
+    turned off: it would cancel only the current check and let the run go on."""
+    import z3
+
+    from .. import signals
+    z3.set_param("ctrl_c", False)
+    signals.on_signal(lambda: z3.main_ctx().interrupt())
+
+
 # --------------------------------------------------------------------------
 # Output files
 

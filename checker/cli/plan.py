@@ -12,7 +12,7 @@ import sys
 
 from ..errors import BackendUnavailable, BadInput
 from .common import (EXIT_BAD, EXIT_SAT, EXIT_UNKNOWN, EXIT_UNSAT, STDOUT, check_output,
-                     timeout_seconds, write_atomically)
+                     stop_z3_on_signal, timeout_seconds, write_atomically)
 from .solve import core_wording
 
 PLAN_HELP = """\
@@ -31,6 +31,7 @@ def cmd_plan(args, out=None, err=None) -> int:
     from ..syntax.directives import read_directives
     from ..smt import plan as P
     out, err = out or sys.stdout, err or sys.stderr
+    stop_z3_on_signal()
     try:
         if args.output:
             check_output(args.output)

@@ -10,7 +10,8 @@ import json
 import sys
 
 from ..errors import BadInput
-from .common import EXIT_BAD, EXIT_SAT, EXIT_UNKNOWN, EXIT_UNSAT, count, timeout_seconds
+from .common import (EXIT_BAD, EXIT_SAT, EXIT_UNKNOWN, EXIT_UNSAT, count, stop_z3_on_signal,
+                     timeout_seconds)
 
 SOLVE_HELP = """\
 Directives (grammar/directives.lark): FIRST = index 0, LAST = index n-1,
@@ -31,6 +32,7 @@ def cmd_solve(args, out=None, err=None) -> int:
     from ..syntax.directives import read_directives
     from ..smt.solve import MAX_APPS, solve, tenants
     out, err = out or sys.stdout, err or sys.stderr
+    stop_z3_on_signal()
     try:
         ds = read_directives(args.file, max_programs=MPROG_MAX, max_apps=MAX_APPS)
         report = tenants(ds)

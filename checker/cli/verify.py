@@ -13,7 +13,8 @@ import os
 import time
 
 from ..errors import BadInput
-from .common import check_output_dir, make_output_dir, timeout_seconds, write_files
+from .common import (check_output_dir, make_output_dir, stop_z3_on_signal, timeout_seconds,
+                     write_files)
 
 EQUIV_NS = (4, 8, 16, 32, 63)
 
@@ -26,9 +27,7 @@ def cmd_verify(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    import z3
-
-    from .. import signals, smt
+    from .. import smt
     from ..dialects.linux import MPROG_MAX
     from ..smt.solve import Budget
 
@@ -40,9 +39,7 @@ def cmd_verify(args) -> int:
         raise BadInput(f"must be >= -1 (-1: off), not {args.exhaustive_n}", "--exhaustive-n", 0, 0)
     if args.out:
         check_output_dir(args.out)
-    # z3 checks run in C for minutes: a signal interrupts the check, then
-    # its handler stops the run (checker.signals).
-    signals.on_signal(lambda: z3.main_ctx().interrupt())
+    stop_z3_on_signal()
     budget = Budget(args.timeout)       # one budget for every check (README: --timeout)
     out = Console(highlight=False, soft_wrap=True)
     rows, reports = [], []

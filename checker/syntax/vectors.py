@@ -138,7 +138,12 @@ def read_vector(path: str, text: str | None = None) -> Script:
             step = _step_from_json(raw, line, col)
         except _Bad as e:
             raise BadInput(str(e), path, line, col, src) from None
-        steps.append(v.check(step, None))
+        try:
+            steps.append(v.check(step, None))
+        except BadInput as e:
+            if e.source_line is None:
+                e.source_line = src
+            raise
     for k in ("name", "description"):
         value = doc.get(k, "")
         if not isinstance(value, str):
