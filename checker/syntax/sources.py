@@ -97,7 +97,11 @@ class Stream:
                 raise
         self._file = f
         it = iter_script(_lines(self._file, path), path)
-        self.dialect = next(it)[1]
+        try:
+            self.dialect = next(it)[1]
+        except BaseException:            # a bad first statement: no Stream, no open file
+            self.close()
+            raise
         self._steps = it
 
     def __iter__(self) -> Iterator[Step]:

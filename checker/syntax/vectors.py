@@ -15,7 +15,7 @@ from .. import dialects
 from ..errors import BadInput
 from ..flags import canonical
 from ..model import Expect, Raw, Script, Step
-from .lexicon import MAX_INT, NAME_RE, split_lines
+from .lexicon import MAX_INT, MAX_LINE, NAME_RE, split_lines
 from .validate import Validator, did_you_mean
 
 FORMAT = "mprog-vector"
@@ -104,8 +104,11 @@ def read_vector(path: str, text: str | None = None) -> Script:
     try:
         doc = _PosDecoder().decode(text)
     except json.JSONDecodeError as e:
-        src = lines[e.lineno - 1] if 0 < e.lineno <= len(lines) else None
-        raise BadInput(f"invalid JSON: {e.msg}", path, e.lineno, e.colno, src) from None
+        line, col = e.lineno, e.colno
+        if line > len(lines):            # at the end of input: after the last line
+            line, col = max(1, len(lines)), len(lines[-1]) + 1 if lines else 1
+        src = lines[line - 1] if 0 < line <= len(lines) else None
+        raise BadInput(f"invalid JSON: {e.msg}", path, line, col, src) from None
 
     def fail(msg, obj):
         pos = getattr(obj, "pos", 0)
@@ -149,6 +152,10 @@ def read_vector(path: str, text: str | None = None) -> Script:
         if not isinstance(value, str):
             fail(f"{k!r} must be a string", doc)
         bad = _bad_text(value, allow_newline=k == "description")
+        longest = max(map(len, value.split("\n")))
+        if longest > MAX_META_LINE:
+            fail(f"{k!r} has a line of {longest} characters (at most {MAX_META_LINE}: it becomes "
+                 f"a script comment line)", doc)
         if bad is not None:
             fail(f"{k!r} must be text without control characters{' other than newlines' if k == 'description' else ''}"
                  f" (it has {bad})", doc)
@@ -158,6 +165,10 @@ def read_vector(path: str, text: str | None = None) -> Script:
 
 class _Bad(Exception):
     pass
+
+
+# "# description: " + a line of the text must be a script line (MAX_LINE).
+MAX_META_LINE = MAX_LINE - len("# description: ")
 
 
 def _bad_text(value: str, allow_newline: bool):
