@@ -142,7 +142,7 @@ def json_mutation(rng: Random, data: bytes, corpus: list[bytes]) -> bytes:
     added, steps duplicated or reordered, nesting deepened."""
     try:
         doc = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return byte_mutation(rng, data, corpus)
     node, key = _walk(doc, rng)
     k = rng.randrange(6)
@@ -164,7 +164,10 @@ def json_mutation(rng: Random, data: bytes, corpus: list[bytes]) -> bytes:
         node[key] = v
     elif isinstance(node, dict):
         node[key] = rng.choice(NUMBERS) if rng.random() < 0.5 else rng.choice(WORDS)
-    text = json.dumps(doc, ensure_ascii=rng.random() < 0.5, indent=rng.choice((None, 1)))
+    try:
+        text = json.dumps(doc, ensure_ascii=rng.random() < 0.5, indent=rng.choice((None, 1)))
+    except RecursionError:               # nested deeper than json can write: bytes instead
+        return byte_mutation(rng, data, corpus)
     return text.encode("utf-8", "surrogatepass")
 
 
