@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from typing import Callable, Optional
 
@@ -51,11 +52,24 @@ def handler(signum, frame):
     raise Interrupted(signum)
 
 
+def _unraisable(hook):
+    def quiet(args):
+        # Raised where Python cannot propagate it (a gc callback, a __del__):
+        # nothing to print, the signal is recorded and check() raises it.
+        if isinstance(args.exc_value, Interrupted):
+            return
+        hook(args)
+    quiet.mprog = True
+    return quiet
+
+
 def install() -> None:
     """SIGINT and SIGTERM raise Interrupted (main thread only)."""
     _pending.clear()
     for s in STOP_SIGNALS:
         signal.signal(s, handler)
+    if not getattr(sys.unraisablehook, "mprog", False):
+        sys.unraisablehook = _unraisable(sys.unraisablehook)
 
 
 def pending() -> Optional[int]:
