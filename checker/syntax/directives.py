@@ -21,7 +21,7 @@ import lark
 
 from ..errors import BadInput
 from .grammar import grammar_text, shorten
-from .lexicon import check_line_length, split_lines
+from .lexicon import check_line_length, read_text, split_lines
 from .validate import did_you_mean
 
 KINDS = ("FIRST", "LAST", "BEFORE", "AFTER")
@@ -115,7 +115,6 @@ def read_directives(path: str, text: str | None = None, known: tuple = (),
     programs already on the hook).  ``max_programs`` / ``max_apps``: more
     declarations than that are bad input at the first one too many."""
     if text is None:
-        from .sources import read_text
         text = read_text(path)
     return parse_directives(text, path, known, max_programs, max_apps)
 

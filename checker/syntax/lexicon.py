@@ -30,6 +30,7 @@ counts; u64 revisions).
 """
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import replace
 
@@ -133,6 +134,24 @@ def decode_text(data: bytes, path: str) -> str:
         lineno = data.count(b"\n", 0, e.start) + 1
         start = data.rfind(b"\n", 0, e.start) + 1
         raise _utf8_error(data, e, path, start, lineno) from None
+
+
+@contextlib.contextmanager
+def readable(path: str):
+    """An unreadable file is bad input (``file: message``)."""
+    try:
+        yield
+    except IsADirectoryError:
+        raise BadInput("cannot read file: it is a directory", path, 0, 0) from None
+    except OSError as e:
+        raise BadInput(f"cannot read file: {e.strerror or e}", path, 0, 0) from None
+
+
+def read_text(path: str) -> str:
+    """A whole file, read as bytes and decoded by the text rule."""
+    with readable(path), open(path, "rb") as f:
+        data = f.read()
+    return decode_text(data, path)
 
 
 def merge_options(step: Step, flags: list, fields: dict) -> Step:

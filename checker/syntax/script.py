@@ -18,7 +18,7 @@ from ..errors import BadInput
 from ..model import Script
 from . import grammar
 from .fast import Reject, parse_line_fast
-from .lexicon import NumberError, check_line_length, split_lines
+from .lexicon import NumberError, check_line_length, read_text, split_lines
 from .validate import Validator
 
 META_KEYS = ("name", "description")
@@ -77,7 +77,6 @@ def header_meta(lines: list[str]) -> dict[str, str]:
 
 def read_script(path: str, text: str | None = None) -> Script:
     if text is None:
-        from .sources import read_text
         text = read_text(path)
     lines = split_lines(text)
     items = list(iter_script(lines, path))

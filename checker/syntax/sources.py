@@ -6,7 +6,6 @@ invalid byte is reported at its line and column by every reader.
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import stat
@@ -14,31 +13,14 @@ from typing import Iterator
 
 from ..errors import BadInput
 from ..model import Script, Step
-from .lexicon import MAX_LINE, decode_line, decode_text
+from .lexicon import MAX_LINE, decode_line, read_text
+from .lexicon import readable as _readable
 from .script import iter_script, read_script
 from .vectors import read_vector
 
 
 def is_vector(path: str) -> bool:
     return path.endswith(".json")
-
-
-@contextlib.contextmanager
-def _readable(path: str):
-    """An unreadable file is bad input (``file: message``)."""
-    try:
-        yield
-    except IsADirectoryError:
-        raise BadInput("cannot read file: it is a directory", path, 0, 0) from None
-    except OSError as e:
-        raise BadInput(f"cannot read file: {e.strerror or e}", path, 0, 0) from None
-
-
-def read_text(path: str) -> str:
-    """A whole UTF-8 file."""
-    with _readable(path), open(path, "rb") as f:
-        data = f.read()
-    return decode_text(data, path)
 
 
 def load(path: str) -> Script:

@@ -15,7 +15,7 @@ from .. import dialects
 from ..errors import BadInput
 from ..flags import canonical
 from ..model import Expect, Raw, Script, Step
-from .lexicon import MAX_INT, MAX_LINE, NAME_RE, split_lines
+from .lexicon import MAX_INT, MAX_LINE, NAME_RE, read_text, split_lines
 from .validate import Validator, did_you_mean
 
 FORMAT = "mprog-vector"
@@ -93,7 +93,6 @@ def _line_col(text: str, pos: int) -> tuple[int, int]:
 
 def read_vector(path: str, text: str | None = None) -> Script:
     if text is None:
-        from .sources import read_text
         text = read_text(path)
     lines = split_lines(text)
     deep = _too_deep(text)
