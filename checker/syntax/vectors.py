@@ -71,6 +71,26 @@ def _too_deep(text: str):
     return None
 
 
+def decode_json(text: str, path: str, decoder: json.JSONDecoder | None = None):
+    """A JSON document of a user's file (vectors, ``plan --state``): too deep
+    a nesting, invalid JSON and over-long integers are BadInput at their
+    line:col (inside the file), never a RecursionError or ValueError."""
+    lines = split_lines(text)
+    deep = _too_deep(text)
+    if deep is not None:
+        line, col = _line_col(text, deep)
+        raise BadInput(f"nested more than {MAX_DEPTH} levels deep", path, line, col,
+                       lines[line - 1] if line <= len(lines) else None)
+    try:
+        return (decoder or json.JSONDecoder(parse_int=_parse_int)).decode(text)
+    except json.JSONDecodeError as e:
+        line, col = e.lineno, e.colno
+        if line > len(lines):            # at the end of input: after the last line
+            line, col = max(1, len(lines)), len(lines[-1]) + 1 if lines else 1
+        src = lines[line - 1] if 0 < line <= len(lines) else None
+        raise BadInput(f"invalid JSON: {e.msg}", path, line, col, src) from None
+
+
 class _PosDecoder(json.JSONDecoder):
     def __init__(self):
         super().__init__(parse_int=_parse_int)
@@ -95,19 +115,7 @@ def read_vector(path: str, text: str | None = None) -> Script:
     if text is None:
         text = read_text(path)
     lines = split_lines(text)
-    deep = _too_deep(text)
-    if deep is not None:
-        line, col = _line_col(text, deep)
-        raise BadInput(f"nested more than {MAX_DEPTH} levels deep (a vector has 5)", path, line, col,
-                       lines[line - 1] if line <= len(lines) else None)
-    try:
-        doc = _PosDecoder().decode(text)
-    except json.JSONDecodeError as e:
-        line, col = e.lineno, e.colno
-        if line > len(lines):            # at the end of input: after the last line
-            line, col = max(1, len(lines)), len(lines[-1]) + 1 if lines else 1
-        src = lines[line - 1] if 0 < line <= len(lines) else None
-        raise BadInput(f"invalid JSON: {e.msg}", path, line, col, src) from None
+    doc = decode_json(text, path, _PosDecoder())
 
     def fail(msg, obj):
         pos = getattr(obj, "pos", 0)
