@@ -77,7 +77,7 @@ def _options(t: list, i: int, end: int, allowed: str):
         if i + 1 >= end:
             raise Reject
         nxt = t[i + 1]
-        if w == "flags" and nxt == "=":
+        if w == "flags" and nxt == "=" and allowed != "query":   # (grammar: no flags on query)
             i += 2
             while True:
                 if i >= end:

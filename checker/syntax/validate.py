@@ -20,6 +20,8 @@ from ..model import OK, Raw, Step
 from .lexicon import NUMBER_TOKEN_RE
 
 ERRNO_NAMES = frozenset(_errno.errorcode.values())
+# The requests that carry a flag word (the script grammar's `flags=`).
+FLAG_OPS = frozenset(("attach", "detach", "link_create", "link_update"))
 U32 = 1 << 32
 U64 = 1 << 64
 
@@ -114,6 +116,8 @@ class Validator:
         if op in ("attach", "detach", "query", "link_create", "dev_add", "dev_del",
                   "clsact_add", "clsact_del"):
             self._dev(s, text)
+        if s.flags and op not in FLAG_OPS:
+            raise self._fail(f"'{op}' takes no flags", s, text, "flags")
         for f in s.flags:
             if isinstance(f, str):
                 if f not in d.flags:
