@@ -34,9 +34,13 @@ def _settled(before: set, probe, timeout: float) -> set:
         time.sleep(0.1)
 
 
-def trial(sig: int, out_dir: str, rng: random.Random) -> list[str]:
+def trial(sig: int, out_dir: str, rng: random.Random, system_wide: bool = True) -> list[str]:
     """Start a campaign, signal it at a random moment of its run, check
-    everything; returns the problems found (empty: a clean stop)."""
+    everything; returns the problems found (empty: a clean stop).
+    ``system_wide``: also compare the system's BPF objects and visible
+    namespaces before and after; only meaningful when nothing else on the
+    machine creates any meanwhile (the bench; not a test run that may share
+    the machine with another suite)."""
     with open(rcu.PATH) as f:
         rcu_before = f.read().strip()
     ns_before, objs_before = _visible_netns(), _objects()
@@ -77,12 +81,13 @@ def trial(sig: int, out_dir: str, rng: random.Random) -> list[str]:
             problems.append("rcu_expedited not restored")
     if os.path.exists(rcu.STATE):
         problems.append(f"{rcu.STATE} left behind")
-    left = _settled(objs_before, _objects, 30)
-    if left:
-        problems.append(f"objects left: {sorted(left)[:5]}")
-    ns_left = _settled(ns_before, _visible_netns, 5)
-    if ns_left:
-        problems.append(f"namespaces left: {sorted(ns_left)}")
+    if system_wide:
+        left = _settled(objs_before, _objects, 30)
+        if left:
+            problems.append(f"objects left: {sorted(left)[:5]}")
+        ns_left = _settled(ns_before, _visible_netns, 5)
+        if ns_left:
+            problems.append(f"namespaces left: {sorted(ns_left)}")
     if os.listdir(out_dir):
         problems.append(f"files written: {os.listdir(out_dir)}")
     return problems
