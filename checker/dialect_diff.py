@@ -138,9 +138,9 @@ def observable(o: Outcome):
 
 
 class _Freezer:
-    """Hashable values of worlds (frozen dataclasses holding dicts, tuples,
-    strings), memoised by identity: successive worlds share most of their
-    parts, which are frozen once."""
+    """Hashable values of worlds (frozen dataclasses holding mappings,
+    tuples, strings), memoised by identity: successive worlds share most of
+    their parts, which are frozen once."""
 
     def __init__(self):
         self._memo: dict = {}       # id -> (object, value): the object is kept so its id stays unique
@@ -151,10 +151,10 @@ class _Freezer:
         if hit is not None and hit[0] is x:
             return hit[1]
         t = type(x)
-        if isinstance(x, dict):
-            v = tuple(sorted((k, self(e)) for k, e in x.items()))
-        elif isinstance(x, tuple):
+        if isinstance(x, tuple):
             v = tuple(self(e) for e in x)
+        elif hasattr(t, "items"):                       # dict, immutables.Map
+            v = tuple(sorted((k, self(e)) for k, e in x.items()))
         elif hasattr(t, "__dataclass_fields__"):
             names = self._fields.get(t)
             if names is None:

@@ -10,7 +10,8 @@ import json
 import sys
 
 from ..errors import BadInput
-from .common import EXIT_BAD, EXIT_SAT, EXIT_UNKNOWN, EXIT_UNSAT
+from .common import (EXIT_BAD, EXIT_SAT, EXIT_UNKNOWN, EXIT_UNSAT, count, stop_z3_on_signal,
+                     timeout_seconds)
 
 SOLVE_HELP = """\
 Directives (grammar/directives.lark): FIRST = index 0, LAST = index n-1,
@@ -31,23 +32,20 @@ its 'first' / 'last' pins, kept for the program's lifetime."""
 # solve
 
 def cmd_solve(args, out=None, err=None) -> int:
+    from ..dialects.linux import MPROG_MAX
     from ..syntax.directives import read_directives
-    from ..smt.solve import solve, tenants
+    from ..smt.solve import MAX_APPS, solve, tenants
     out, err = out or sys.stdout, err or sys.stderr
+    stop_z3_on_signal()
     try:
-        if args.limit < 0:
-            raise BadInput(f"--limit {args.limit}: must be >= 0", "--limit", 0, 0)
         names = args.dialect or ["linux"]
         for name in names:
             check_dialect(name)
-        ds = read_directives(args.file)
+        ds = read_directives(args.file, max_programs=MPROG_MAX, max_apps=MAX_APPS)
         reports = [tenants(ds, dialect=name) for name in dict.fromkeys(names)]
         report = reports[0]
     except BadInput as e:
         print(e.render(), file=err)
-        return EXIT_BAD
-    except ValueError as e:
-        print(f"mprog solve: {args.file}: {e}", file=err)
         return EXIT_BAD
     sol = solve(ds, limit=args.limit, timeout_s=args.timeout)
     if args.json:
@@ -249,11 +247,11 @@ def register(sub) -> None:
                                      "count, unsat core; multi-tenant arrival orders",
                        description=SOLVE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("file", metavar="FILE", help="directive file (.dirs)")
-    s.add_argument("--limit", type=int, default=1000,
+    s.add_argument("--limit", type=count, default=1000, metavar="N",
                    help="count orderings exactly up to N (default 1000)")
-    s.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help="time budget in seconds for all solver checks; running out gives "
-                        "'unknown' (exit 3)")
+    s.add_argument("--timeout", type=timeout_seconds, default=None, metavar="S",
+                   help="time budget in seconds for all solver checks (0: no limit); running out "
+                        "gives 'unknown' (exit 3)")
     s.add_argument("--dialect", action="append", metavar="D",
                    help="play the multi-tenant game ('app' lines) on dialect D (default linux); "
                         "repeat for several, reported side by side")

@@ -58,12 +58,9 @@ def op_dev_add(w: World, s: Step):
 def op_dev_del(w: World, s: Step):
     dev = present_dev(w, s.dev, "device/del-missing")
     # tcx_uninstall(): prog-API entries are released, links become defunct; no revision bump.
-    links = dict(w.links)
-    for hook in dev.hooks.values():
-        for slot in hook.slots:
-            if slot[1] is not None:
-                links[slot[1]] = replace(links[slot[1]], dev=None)
-    return "device/del", replace(w, links=links).with_dev(s.dev, Device(present=False)), None, ()
+    defunct = {slot[1]: replace(w.links[slot[1]], dev=None)
+               for hook in dev.hooks.values() for slot in hook.slots if slot[1] is not None}
+    return "device/del", w.with_links(defunct).with_dev(s.dev, Device(present=False)), None, ()
 
 
 def op_clsact_add(w: World, s: Step):

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hyp_seed
 from hypothesis import strategies as st
 
+from .. import signals
 from ..diff import observable
 from ..errors import BackendUnavailable
 from ..exec import Executor
@@ -92,6 +93,7 @@ def run_sequence(steps, summary: Summary) -> Optional[Divergent]:
     clock = time.perf_counter
     with KernelBackend(summary.dialect) as kb, kb.session():
         for i, s in enumerate(steps):
+            signals.check()           # a stop signal whose first raise was swallowed
             a = model.apply(s)
             t0 = clock()
             b = kb.apply(s)
@@ -168,6 +170,12 @@ def run_campaign(seed: int, max_requests: int, time_limit_s: float,
             summary.divergences = 1
             summary.minimal = e.divergent
             break
+        except BaseException:
+            # A stop signal may reach us wrapped (a FlakyFailure, an error
+            # of a library that caught it): it is still a stop.
+            signals.check()
+            raise
+        signals.check()
         rnd += 1
         if summary.requests == before:       # nothing ran (cannot happen; be safe)
             break

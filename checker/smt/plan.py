@@ -36,7 +36,6 @@ plan) on the executor or the live kernel.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -49,9 +48,9 @@ from ..exec import Executor
 from ..model import Expect, Step
 from ..syntax.validate import did_you_mean
 from ..runner import format_entries, run_steps
-from ..syntax.lexicon import NAME_RE
+from ..syntax.lexicon import NAME_RE, split_lines
 from ..syntax.render import render_step
-from ..syntax.vectors import _line_col
+from ..syntax.vectors import _line_col, decode_json
 from ..exec.world import Device, Hook, Link, Prog, World
 from .directives import Order, must_precede, stay_name
 from .core import Tracked
@@ -137,9 +136,9 @@ def _loc(text: str, needle: str) -> tuple[int, int, str]:
     """line, column and source line of the first ``needle`` (1, 1 if absent)."""
     i = text.find(needle)
     if i < 0:
-        return 1, 1, text.splitlines()[0] if text else ""
+        return 1, 1, split_lines(text)[0] if text else ""
     line, col = _line_col(text, i)
-    return line, col, text.splitlines()[line - 1]
+    return line, col, split_lines(text)[line - 1]
 
 
 def state_from_json(path: str, text: Optional[str] = None) -> HookState:
@@ -149,12 +148,7 @@ def state_from_json(path: str, text: Optional[str] = None) -> HookState:
     if text is None:
         from ..syntax.sources import read_text
         text = read_text(path)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        lines = text.splitlines()
-        raise BadInput(f"not JSON: {e.msg}", path, e.lineno, e.colno,
-                       lines[e.lineno - 1] if 0 < e.lineno <= len(lines) else None) from None
+    doc = decode_json(text, path)
 
     def bad(msg, key):
         line, col, src = _loc(text, f'"{key}"')
