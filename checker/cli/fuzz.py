@@ -14,11 +14,14 @@ def cmd_fuzz(args) -> int:
 
     from ..errors import BackendUnavailable
     from ..fuzz.campaign import run_campaign
+    from ..kernel.backend import _kernel_dialect
     from ..kernel.rcu import expedited_rcu
 
     out, err = Console(), Console(stderr=True)
     make_output_dir(args.out)     # before the campaign: a divergence must be writable
     try:
+        # Before anything is touched (rcu_expedited): a dialect no kernel runs.
+        _kernel_dialect(args.dialect)
         with expedited_rcu(args.expedited_rcu) as prev:
             if args.expedited_rcu:
                 if prev is None:
@@ -35,7 +38,7 @@ def cmd_fuzz(args) -> int:
                     bar.update(task, completed=s.progress, req=s.requests,
                                div=1 if s.shrinking else s.divergences)
 
-                summary = run_campaign(args.seed, args.max_requests, args.time, progress)
+                summary = run_campaign(args.seed, args.max_requests, args.time, progress, args.dialect)
     except BackendUnavailable as e:
         print(f"mprog: the kernel backend is unavailable: {e}", file=sys.stderr)
         return EXIT_BAD
@@ -90,6 +93,8 @@ def register(sub) -> None:
     f = sub.add_parser("fuzz", help="differential fuzzing: generated request sequences on the "
                                     "model and the live kernel")
     f.add_argument("--seed", type=count, default=0, help="hypothesis seed (default 0)")
+    f.add_argument("--dialect", default="linux", metavar="D",
+                   help="the model's dialect (default linux); the running kernel must implement it")
     f.add_argument("--max-requests", type=count, default=20000, metavar="N",
                    help="stop after N kernel requests (default 20000)")
     f.add_argument("--time", type=positive_seconds, default=300.0, metavar="S",

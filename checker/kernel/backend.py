@@ -66,10 +66,11 @@ class KernelBackend:
         self._session = None            # the _Inside of an open session(), if any
         self._ns: Optional[NetNS] = None
         self._devs_nl: Optional[Devices] = None
+        # The dialect first: its refusal does not depend on this machine.
+        d = _kernel_dialect(dialect)
         reason = kernel_available()
         if reason is not None:
             raise BackendUnavailable(reason)
-        d = _kernel_dialect(dialect)
         self.dialect = dialect
         self._flags = d.flags
         self._attach_types = d.attach_points
