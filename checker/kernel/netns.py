@@ -26,6 +26,8 @@ import threading
 # conversions, which cost more than the setns() calls around each request.
 import _signal
 
+from ..errors import errno_name
+
 CLONE_NEWNET = 0x40000000
 _NS_PATH = "/proc/thread-self/ns/net"
 _TLS = threading.local()        # .inside: the NetNS this thread is in (via entered())
@@ -241,7 +243,7 @@ class new_netns:
 def _nl_errname(exc: BaseException) -> str:
     code = getattr(exc, "code", None)
     if isinstance(code, int) and code > 0:
-        return errno.errorcode.get(code, f"E{code}")
+        return errno_name(code)
     raise exc
 
 
@@ -274,6 +276,8 @@ class Devices:
     def ifname(self, dev: str) -> str:
         """The interface name for a model device name (stable per name)."""
         n = self._ifnames.get(dev)
+        if n is None and dev == "lo":
+            n = self._ifnames[dev] = dev     # the namespace's own loopback (adding it: EEXIST)
         if n is None:
             n = self._ifnames[dev] = f"{self.prefix}{len(self._ifnames)}"
         return n

@@ -159,7 +159,7 @@ class Unrolling:
                r.rel_alive == z3.And(r.rel_kind == REL_PROG, self.alive(w, r.rel_prog)),
                r.type_ok, r.prog_cls, r.repl_cls,
                z3.Not(r.has_count), r.qcap == 0, z3.Not(r.qf_unknown), z3.Not(r.qf_effective),
-               z3.Not(r.attach_flags)]
+               z3.Not(r.attach_flags), z3.Not(r.loopback)]      # the hook's device is a veth
         dom += [z3.Implies(is_("attach"), z3.And(r.prog >= 1, r.owner == 0, r.prog_fd == fd_of(r.prog),
                                                  z3.If(r.replace, r.old >= 1, r.old == 0),
                                                  r.repl_fd == fd_of(r.old))),
