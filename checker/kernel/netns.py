@@ -17,7 +17,6 @@ Netlink failures come back as errno names, never as exceptions.
 from __future__ import annotations
 
 import ctypes
-import errno
 import os
 import signal
 import threading
