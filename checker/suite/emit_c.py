@@ -1,0 +1,3 @@
+"""placeholder"""
+def emit(root):
+    raise NotImplementedError
