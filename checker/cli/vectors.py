@@ -167,7 +167,8 @@ def _confirm(suites, args, out, err, confirm) -> int:
             if args.kernel == "yes" and dialect_has_kernel(name):
                 print(f"mprog: --kernel yes, but {name} cannot be replayed here: {reason}", file=err)
                 return EXIT_BAD
-            print(f"kernel: {name}: not replayed ({_short(reason)})", file=out)
+            why = ("model only: no kernel implements it" if not dialect_has_kernel(name) else _short(reason))
+            print(f"kernel: {name}: not replayed ({why})", file=out)
     return 0
 
 

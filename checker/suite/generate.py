@@ -31,7 +31,7 @@ from ..syntax.vectors import dumps_vector, with_expectations
 from . import reach
 from .family import Fixture, Tcx, family
 from .reach import encoded_pairs
-from .select import Run, dims_of, select
+from .select import Run, dims_of, select, used_dims
 
 SUITE_FORMAT = "mprog-vector-suite"
 SUITE_VERSION = 1
@@ -71,12 +71,11 @@ def case_name(op: str, rule: str) -> str:
     return case if prefix == op else f"{prefix}-{case}"
 
 
-def _tag(run: Run, dims: dict, rel: dict) -> list:
+def _tag(run: Run, dims: dict, sel) -> list:
     """The variant part of a vector's file name: the values of the dimensions
-    that matter to its rule, leaving out the plain ones."""
+    it covers for its rule, leaving out the plain ones."""
     c = run.cand
-    op, rule = c.step.op, run.outcome.rule
-    relevant = rel.get((op, rule), set())
+    relevant = used_dims(run, run.outcome.rule, sel.relevant, sel.forced)
     out = []
     for dim in dims:
         if dim not in relevant:
@@ -219,7 +218,7 @@ def generate_dialect(dialect: str, prove: bool = True) -> DialectSuite:
     swap = fam.mirror()
     for run in sel.chosen:
         op, rule = run.cand.step.op, run.outcome.rule
-        tag = _tag(run, dims, sel.relevant)
+        tag = _tag(run, dims, sel)
         stem = f"{dialect}/{op}/" + ".".join([case_name(op, rule)] + tag)
         path = place(stem) + ".json"
         label = f"{rule} in {op}" + (f": {', '.join(tag)}" if tag else "")

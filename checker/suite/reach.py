@@ -8,8 +8,9 @@ hook of at most ``n_max`` slots (the dialect's largest hook) and every
 request of the op's domain:
 
 * unsat: no state and request reaches it; the pair is listed in the
-  manifest as unreachable, with the proof and the unsat core (the checks
-  of the chain whose constraints exclude it, or the op's domain alone);
+  manifest as unreachable, with the proof and a minimal unsat core (the
+  checks of the chain whose constraints exclude it, or the op's domain
+  alone);
 * sat: the generator missed a reachable pair, which is a bug of the
   generator (checker.suite.family): generation stops and names the pair and
   z3's witness;
@@ -29,8 +30,6 @@ import z3
 
 from .. import dialects
 
-FAST_MS = 3000             # a direct check; beyond it, the proof is split on the hook's count
-SPLIT_MS = 60000           # each case of the split
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,13 @@ def encoded_pairs(dialect: str):
 
 
 def prove(dialect: str, pairs: list, n_max: int) -> list[Verdict]:
-    """A verdict for each (rule, op) of ``pairs`` (module docstring)."""
+    """A verdict for each (rule, op) of ``pairs`` (module docstring).
+
+    Deterministic for a z3 version: the direct check is bounded by z3's
+    resource counter (``rlimit``), not by time, so whether a proof is split
+    does not depend on the machine's load; and the reason is a minimal
+    unsat core by deletion in chain order on small hooks (CORE_N slots),
+    the same whichever core z3 would return."""
     E = _unit(dialect)
     mk = getattr(E, "state", None) or E.State
     out = []
@@ -86,20 +91,17 @@ def prove(dialect: str, pairs: list, n_max: int) -> list[Verdict]:
         pre, post, r = mk(0, size), mk(1, size), E.Req(0)
         ch = E.encode(op, 0, pre, post, r)
         s = z3.Solver()
-        track = {}
-        for i, t in enumerate(ch.tracked):
-            p = z3.Bool(f"{t.label}#{i}")
-            track[str(p)] = t.label.rpartition("@")[0]
-            s.assert_and_track(t.expr, p)
+        s.add([t.expr for t in ch.tracked])
         s.add(E.domain(op, pre, r, n_max))
+        core_solver = _CoreSolver(E, mk, op)
         for rule in rules:
             t0 = time.perf_counter()
             target = ch.fires[rule] if rule in ch.fires else ch.effects[rule]
-            status, core, witness = _check(s, target, pre, r, n_max)
-            core = sorted({track[c] for c in core if c in track} - {rule})
+            status, witness = _check(s, target, pre, r, n_max)
             if status == "unreachable":
-                why = (f"unsat core: the domain of {op} with the constraints of {', '.join(core)}"
-                       if core else f"unsat core: the domain of {op} alone (no request of {op} "
+                core = [c for c in core_solver.minimal(rule) if c != rule]
+                why = (f"minimal unsat core: the domain of {op} with the checks {', '.join(core)}"
+                       if core else f"minimal unsat core: the domain of {op} alone (no request of {op} "
                                     "meets the rule's condition)")
             else:
                 why = witness
@@ -107,34 +109,68 @@ def prove(dialect: str, pairs: list, n_max: int) -> list[Verdict]:
     return out
 
 
+RLIMIT = 20_000_000        # z3's resource counter for a direct check (~5 s here); then the split
+CORE_N = 4                 # slots of the hooks on which the reason (unsat core) is computed
+
+
 def _check(s: z3.Solver, target, pre, r, n_max: int) -> tuple:
-    """(status, names of the tracked constraints in the unsat core, witness).
-    A direct check first; if it runs out of FAST_MS, the same check split on
-    the hook's count (0 .. n_max), unsat only if every case is, the core
-    then the union of the cases' cores.  (z3 decides each case in
-    milliseconds where the whole takes minutes at n_max = 63: the count
-    fixes which slots are used.)"""
-    cases = [None] + list(range(n_max + 1))
-    core: set = set()
-    for k in cases:
+    """(status, witness).  A direct check first; if it runs out of RLIMIT,
+    the same check split on the hook's count (0 .. n_max), unsat only if
+    every case is.  (z3 decides each case in milliseconds where the whole
+    takes minutes at n_max = 63: the count fixes which slots are used.)"""
+    for k in [None] + list(range(n_max + 1)):
         s.push()
         s.add(target)
         if k is not None:
             s.add(pre.n == k)
-        s.set("timeout", FAST_MS if k is None else SPLIT_MS)
+        s.set("rlimit", RLIMIT if k is None else 0)
         res = s.check()
         if res == z3.sat:
             w = _witness(s.model(), pre, r)
             s.pop()
-            return "reachable", (), w
-        if res == z3.unsat:
-            core |= {str(c) for c in s.unsat_core()}
+            return "reachable", w
         s.pop()
         if res == z3.unsat and k is None:
-            return "unreachable", core, ""
+            return "unreachable", ""
         if res == z3.unknown and k is not None:
-            return "unknown", (), f"z3 gave up with {k} slots: {s.reason_unknown()}"
-    return "unreachable", core, ""
+            return "unknown", f"z3 gave up with {k} slots: {s.reason_unknown()}"
+    return "unreachable", ""
+
+
+class _CoreSolver:
+    """The op's chain on hooks of at most CORE_N slots, each rule's
+    constraints behind one assumption literal, for minimal cores."""
+
+    def __init__(self, E, mk, op: str):
+        pre, post, r = mk(0, CORE_N + 1), mk(1, CORE_N + 1), E.Req(0)
+        self.ch = E.encode(op, 0, pre, post, r)
+        self.s = z3.Solver()
+        self.s.add(E.domain(op, pre, r, CORE_N))
+        self.order: list = []            # rule labels in chain order
+        self.lit: dict = {}
+        for t in self.ch.tracked:
+            rule = t.label.rpartition("@")[0]
+            if rule not in self.lit:
+                self.lit[rule] = z3.Bool(f"use:{rule}")
+                self.order.append(rule)
+            self.s.add(z3.Implies(self.lit[rule], t.expr))
+
+    def minimal(self, rule: str) -> list:
+        """Deletion in chain order: drop every rule whose constraints the
+        proof does not need; the target rule's own are always kept."""
+        ch = self.ch
+        target = ch.fires[rule] if rule in ch.fires else ch.effects[rule]
+        self.s.push()
+        self.s.add(target)
+        keep = list(self.order)
+        for cand in self.order:
+            if cand == rule:
+                continue
+            trial = [c for c in keep if c != cand]
+            if self.s.check([self.lit[c] for c in trial]) == z3.unsat:
+                keep = trial
+        self.s.pop()
+        return keep
 
 
 def _witness(m: z3.ModelRef, pre, r) -> str:

@@ -160,18 +160,27 @@ def relevance(runs: list[Run], dims: dict, undefined: frozenset = frozenset()) -
     about how the hook's size matters to the rules of a defined request."""
     keys = sorted({k for r in runs for k, _ in r.cand.parts})
     by_op: dict = {}
-    has: dict = {}
+    small: dict = {}          # the same, without the largest hooks
+    values: dict = {}         # op -> key -> the values it takes
     for r in runs:
         parts = dict(r.cand.parts)
         op = r.cand.step.op
-        has.setdefault(op, set()).update(parts)
-        by_op.setdefault(op, {})[(tuple(parts.get(k, "-") for k in keys), frozenset(r.rules))] = None
+        for k, v in parts.items():
+            values.setdefault(op, {}).setdefault(k, set()).add(v)
+        row = (tuple(parts.get(k, "-") for k in keys), frozenset(r.rules))
+        by_op.setdefault(op, {})[row] = None
+        if r.cand.fixture.size not in BIG:
+            small.setdefault(op, {})[row] = None
     out: dict = {}
-    for op, rows in by_op.items():
-        has_op = has[op]
+    for op in by_op:
         for dim, (drop, _) in dims.items():
-            if has_op.isdisjoint(drop):
+            # A dimension whose parts take one value (or none) in this op
+            # cannot show that it matters.
+            if all(len(values[op].get(k, ())) < 2 for k in drop):
                 continue
+            # The largest hooks show how the hook's own dimensions matter;
+            # every other dimension is seen on the small ones (cheaper).
+            rows = by_op[op] if drop[0].startswith("fx.") else small.get(op, {})
             get = operator.itemgetter(*[i for i, k in enumerate(keys) if k not in drop])
             buckets: dict = {}
             for vals, rules in rows:
@@ -222,18 +231,23 @@ def items_of(run: Run, dims: dict, rel: dict, forced: frozenset = frozenset()) -
     success rules of ``forced`` also at every hook size and kind when the
     request acts on the hook."""
     op = run.cand.step.op
-    big = run.cand.fixture.size in BIG
-    on_site = acts_on_site(run.cand)
     items = set()
     for rule in run.rules:
         items.add((op, rule))
-        use = set(rel.get((op, rule), ()))
-        if on_site and (op, rule) in forced:
-            use.update(FORCED)
-        for dim in sorted(use):
-            if not big or dim in BIG_DIMS:
-                items.add((op, rule, dim, dims[dim][1](run.cand)))
+        for dim in used_dims(run, rule, rel, forced):
+            items.add((op, rule, dim, dims[dim][1](run.cand)))
     return frozenset(items)
+
+
+def used_dims(run: Run, rule: str, rel: dict, forced: frozenset) -> list:
+    """The dimensions whose values ``run`` covers for ``rule`` (sorted)."""
+    op = run.cand.step.op
+    use = set(rel.get((op, rule), ()))
+    if (op, rule) in forced and acts_on_site(run.cand):
+        use.update(FORCED)
+    if run.cand.fixture.size in BIG:
+        use &= BIG_DIMS
+    return sorted(use)
 
 
 def cost(run: Run) -> int:
@@ -274,6 +288,7 @@ class Selection:
     chosen: list        # the runs that become vectors
     relevant: dict      # (op, rule) -> dimensions that matter to it
     fixtures: list      # the fixtures the dialect can build
+    forced: frozenset   # (op, rule) covered at every hook size and kind
 
     @property
     def largest_hook(self) -> int:
@@ -289,7 +304,7 @@ def select(fam: Tcx) -> Selection:
     rel = relevance(runs, dims, frozenset(r for r, e in table.items() if e == UNDEFINED))
     forced = frozenset((op, rule) for op, rule in {(r.cand.step.op, x) for r in runs for x in r.rules}
                        if op in HOOK_OPS and table.get(rule) == "ok")
-    return Selection(runs, choose(runs, dims, rel, forced), rel, fixtures)
+    return Selection(runs, choose(runs, dims, rel, forced), rel, fixtures, forced)
 
 
 def dims_of(fam: Tcx) -> dict:
