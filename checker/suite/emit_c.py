@@ -488,6 +488,17 @@ static uint32_t obj_id(int fd)
 	return get32(info, 4);
 }
 
+/* A load or link_create: the name gets the fd and the kernel's id; a
+ * failure leaves it naming nothing.  Returns the errno (0: ok). */
+static int created(struct run *r, uint32_t name, long ret)
+{
+	if (ret < 0)
+		return (int)-ret;
+	r->fd[name] = (int)ret;
+	r->id[name] = obj_id((int)ret);
+	return 0;
+}
+
 static const char *errname(int e)
 {
 	static char buf[32];
@@ -600,12 +611,7 @@ static int step_run(struct run *r, uint32_t i)
 		put64(a, 8, (uint64_t)(uintptr_t)prog_code);
 		put64(a, 16, (uint64_t)(uintptr_t)"GPL");
 		memcpy(a + 48, pname, 16);
-		ret = sys_bpf(CMD_PROG_LOAD, a);
-		if (ret >= 0) {
-			r->fd[s->prog.val] = (int)ret;
-			r->id[s->prog.val] = obj_id((int)ret);
-		}
-		err = ret < 0 ? (int)-ret : 0;
+		err = created(r, s->prog.val, sys_bpf(CMD_PROG_LOAD, a));
 		break;
 	}
 	case OP_ATTACH:
@@ -633,12 +639,7 @@ static int step_run(struct run *r, uint32_t i)
 		put32(a, 12, s->flags);
 		put32(a, 16, rel);
 		put64(a, 24, s->exp_rev_in);
-		ret = sys_bpf(CMD_LINK_CREATE, a);
-		if (ret >= 0) {
-			r->fd[s->link.val] = (int)ret;
-			r->id[s->link.val] = obj_id((int)ret);
-		}
-		err = ret < 0 ? (int)-ret : 0;
+		err = created(r, s->link.val, sys_bpf(CMD_LINK_CREATE, a));
 		break;
 	}
 	case OP_LINK_UPDATE:
