@@ -100,3 +100,35 @@ def test_plugin_runs_vectors_on_the_kernel(tmp_path, expedited_rcu):
                         "--mprog-backend", "kernel"], capture_output=True, text=True, cwd=proj)
     assert p.returncode == 0, p.stdout[-2000:]
     assert "3 passed, 1 skipped" in p.stdout and "cannot run dialect rfc" in p.stdout
+
+
+def test_a_kernel_disagreement_stops_generation_and_writes_nothing(tmp_path, monkeypatch, capsys,
+                                                                   expedited_rcu):
+    """The executor is the source of the expectations; the kernel must agree
+    with each one, or nothing is written (here an executor copy that answers
+    EEXIST where the kernel answers ERANGE, on a full hook)."""
+    import argparse
+
+    from checker.cli import vectors as cli
+    from checker.model import Expect
+    from checker.suite import generate as G
+    from checker.syntax.vectors import read_vector
+
+    path = "linux/attach/full.n63.json"
+    script = read_vector(path, (SUITE / path).read_text())
+    i = next(k for k, s in enumerate(script.steps) if s.expect.errno == "ERANGE")
+    steps = list(script.steps)
+    steps[i] = steps[i].__class__(**{**{f: getattr(steps[i], f) for f in steps[i].__slots__},
+                                     "expect": Expect("EEXIST")})
+    wrong = G.Vector(path, script.__class__(tuple(steps), dialect="linux"), "attach", "attach/full",
+                     ("attach/full",), i)
+    suite = G.DialectSuite("linux", vectors=[wrong], candidates=1, n_max=63)
+    monkeypatch.setattr(G, "generate_dialect", lambda name: suite)
+    out = tmp_path / "suite"
+    args = argparse.Namespace(out=str(out), dialect=["linux"], kernel="auto", expedited_rcu=False)
+    assert cli.cmd_generate(args) == 1
+    err = capsys.readouterr().err
+    assert "the kernel disagrees with the executor; generation stopped, nothing written" in err
+    assert f"{path}: step {i}: attach p4 lo ingress" in err
+    assert "errno: expected EEXIST, got ERANGE (expected: the executor, got: the kernel)" in err
+    assert not out.exists()
