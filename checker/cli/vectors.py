@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from .common import EXIT_BAD, EXIT_FAIL, EXIT_OK, check_output, write_atomically
+from .common import EXIT_BAD, EXIT_FAIL, EXIT_OK, check_output, stop_z3_on_signal, write_atomically
 from ..errors import BadInput
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -101,6 +101,14 @@ def cmd_generate(args, out=None, err=None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     _suite_dir_ok(args.out)
     names = _dialect_names(args.dialect)
+    if args.kernel == "yes":            # before a minute of generation, not after
+        from ..suite.confirm import kernel_reason
+        for name in names:
+            reason = kernel_reason(name) if dialect_has_kernel(name) else None
+            if reason is not None:
+                print(f"mprog: --kernel yes, but {name} cannot be replayed here: {reason}", file=err)
+                return EXIT_BAD
+    stop_z3_on_signal()
     t0 = time.perf_counter()
     suites = []
     try:
