@@ -7,6 +7,7 @@ as hook state without a decoder:
     rev@t2                the hook's revision before request 2
     slot[3].prog@t2       program id in slot 3 (0 = empty slot)
     slot[3].link@t2       owning link id of slot 3 (0 = prog API)
+    slot[3].first@t2      slot 3 stores FIRST (rfc; also .last)
     hook.bundle@t2        the hook has a bpf_mprog bundle before request 2
     dev.present@t2        the hook's device exists before request 2
     dev.clsact@t2         a clsact qdisc holds the device's bundles
@@ -38,6 +39,11 @@ def slot_prog(j: int, t: int) -> str:
 
 def slot_link(j: int, t: int) -> str:
     return f"slot[{j}].link@t{t}"
+
+
+def slot_pin(j: int, pin: str, t: int) -> str:
+    """``slot[3].first@t2``: slot 3 stores FIRST (rfc) before request 2."""
+    return f"slot[{j}].{pin}@t{t}"
 
 
 def hook_flag(field: str, t: int) -> str:
