@@ -25,6 +25,7 @@ NAME = "linux"
 FLAG_TABLE = FLAGS
 MASK = MASK_MPROG
 PIN_BITS = None               # linux slots store no flags
+UNION = False                  # the replaced program is the relative object (v2's union)
 EXP_BITS = 64
 
 

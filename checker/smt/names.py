@@ -63,6 +63,16 @@ def link_prog(i: int, t: int) -> str:
     return f"link[{i}].prog@t{t}"
 
 
+def link_pin(i: int, pin: str, t: int) -> str:
+    """``link[1].first@t2``: link 1 stores FIRST (rfc) before request 2."""
+    return f"link[{i}].{pin}@t{t}"
+
+
+def ghost(i: int, what: str, t: int) -> str:
+    """``ghost.first[2]@t3``: BMC ghost state of program 2 (STAYS-FIRST)."""
+    return f"ghost.{what}[{i}]@t{t}"
+
+
 def req(k: int, field: str) -> str:
     return f"req{k}.{field}"
 

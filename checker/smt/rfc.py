@@ -28,6 +28,7 @@ NAME = DIALECT.name
 FLAG_TABLE = FLAGS
 MASK = MASK_MPROG
 PIN_BITS = (FIRST, LAST)      # a slot's stored word from its (first, last) pins
+UNION = True                  # the replaced program is the relative object (v2's union)
 EXP_BITS = DIALECT.revision_bits
 
 

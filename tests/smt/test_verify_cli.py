@@ -22,7 +22,7 @@ def _few_ops(monkeypatch, **kw):
     from checker import smt
     real = smt.verify_equivalence
     monkeypatch.setattr(smt, "verify_equivalence",
-                        lambda n, t: real(n, t, ops=("query", "clsact_del"), **kw))
+                        lambda n, t, **d: real(n, t, ops=("query", "clsact_del"), **kw, **d))
 
 
 def test_proved_exits_0(capsys, monkeypatch):
@@ -36,7 +36,7 @@ def test_unknown_exits_3(capsys, monkeypatch):
     from checker import smt
     from checker.smt.equiv import Report
     monkeypatch.setattr(smt, "verify_equivalence",
-                        lambda n, t: [Report("equivalence", "attach", "x", "unknown", n, detail="timeout")])
+                        lambda n, t, **d: [Report("equivalence", "attach", "x", "unknown", n, detail="timeout")])
     assert _run("--only", "equivalence", "--n-max", "1", "--timeout", "0.001", "--json") == 3
     rep = json.loads(capsys.readouterr().out)["reports"]
     assert [r["status"] for r in rep] == ["unknown"]
@@ -54,7 +54,7 @@ def test_violation_exits_1_and_writes_the_counterexample(tmp_path, monkeypatch, 
     from checker.smt.equiv import Report
     script = "dialect linux\ndev_add veth0 => ok\nquery veth0 ingress => ok count 0 rev 1 []\n"
     bad = Report("equivalence", "attach", "x", "violated", 1, script=script)
-    monkeypatch.setattr(smt, "verify_equivalence", lambda n, t: [bad])
+    monkeypatch.setattr(smt, "verify_equivalence", lambda n, t, **d: [bad])
     assert _run("--only", "equivalence", "--n-max", "1", "--out", str(tmp_path)) == 1
     assert "dev_add veth0 => ok" in capsys.readouterr().out
     assert (tmp_path / "counterexample-1.mprog").read_text() == script
