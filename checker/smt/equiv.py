@@ -59,6 +59,7 @@ from ..syntax.render import render_script
 from ..exec.world import World
 from . import core, names
 from . import linux as _linux
+from . import rfc as _rfc
 from .core import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG, REL_RAW
 
 DEV, DEV2, DIR = "veth0", "veth1", "ingress"
@@ -770,7 +771,6 @@ def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn
 
 from itertools import permutations, product   # noqa: E402
 
-from ..dialects.rfc import FIRST as _RFC_FIRST, LAST as _RFC_LAST   # noqa: E402
 
 from ..exec.world import Device, Hook, Link, Prog   # noqa: E402
 
@@ -786,7 +786,7 @@ ALPHABET = {
     "relatives": (None, "p1", "p2", "p3", "p6", "l1", "l3", "l9", Raw(7)),
     "replaces": ("p1", "p2", "p3", "p5", "p6", None, "l3"),
     "flag_sets": _SETS5 + (("ALLOW_MULTI",), ("ALLOW_MULTI", "AFTER")),
-    "pins": False,
+    "pins": None,            # the (FIRST, LAST) bits of a dialect whose slots store them
 }
 
 
@@ -800,7 +800,7 @@ LEAN = dict(ALPHABET, hook_progs=(1, 2), owners=(0, 1), progs=("p1", "p3"),
 # (v2's union: the relative, also for REPLACE), so no replace field.
 _PINSETS = ((), ("FIRST",), ("LAST",), ("FIRST", "LAST"))
 RFC_ALPHABET = dict(
-    ALPHABET, pins=True, replaces=(None,),
+    ALPHABET, pins=_rfc.PIN_BITS, replaces=(None,),
     relatives=(None, "p1", "p2", "p3", "p6", "l1", "l3", "l9", Raw(7)),
     flag_sets=tuple(canonical_flags(base + pins) for pins in _PINSETS
                     for base in ((), ("REPLACE",), ("BEFORE",), ("AFTER",), ("BEFORE", "AFTER"),
@@ -830,8 +830,8 @@ def _states(n_max: int, a=ALPHABET):
                     slots = tuple(zip(progs, owners))
                     if a["pins"]:
                         words = [0] * n
-                        words[0] |= f * _RFC_FIRST
-                        words[-1] |= l * _RFC_LAST
+                        words[0] |= f * a["pins"][0]
+                        words[-1] |= l * a["pins"][1]
                         slots = tuple(s + (w,) for s, w in zip(slots, words))
                     yield slots, rev, (True, clsact, True)
 

@@ -5,6 +5,14 @@ Written from spec/linux/attach.md, detach.md, objects.md (fds, ids,
 relative objects), link.md, query.md and device.md, not from the executor.
 Every constraint is tracked under ``<rule-id>@<step>``; every rule of the
 dialect's table has one (``RULE_IDS``).
+
+What the proofs (checker.smt.equiv, checker.smt.bmc) read from an encoding
+unit, here and in every other dialect's (checker.smt.rfc): ``TABLE``,
+``RULE_LIST``, ``NAME``, ``FLAG_TABLE``, ``MASK``, ``PIN_BITS`` (None: slots
+store no flags), ``UNION`` (the replaced program is the relative object),
+``EXP_BITS``, ``state()``, ``Req``, ``Chain``, ``encode``, ``domain``,
+``OPS``, ``USED``, ``rule_code``, ``rule_ids``; optionally
+``class_shapes(problem, rule)`` and ``atoms(problem)``.
 """
 from __future__ import annotations
 
@@ -212,12 +220,16 @@ def link_update_prelude(ch: Chain, extra_flags=None) -> None:
     ch.check("link_update/same-prog", r.prog == r.cur)
 
 
-def link_update(k: int, pre: State, post: State, r: Req, ch: Chain = None) -> Chain:
-    """spec/linux/link.md BPF_LINK_UPDATE (the hook is the link's)."""
+def link_update(k: int, pre: State, post: State, r: Req, ch: Chain = None, *, extra_flags=None,
+                type_first: bool = False) -> Chain:
+    """spec/linux/link.md BPF_LINK_UPDATE (the hook is the link's).  A
+    dialect built on this one may refuse further flag bits and check the
+    program type before the duplicate (rfc); the slot keeps its pins."""
     ch = ch or Chain(k, pre, post, r)
-    link_update_prelude(ch)
-    ch.check("link_update/prog-exists", pre.member(r.prog))
-    ch.check("link_update/prog-type", z3.Not(r.type_ok))
+    link_update_prelude(ch, extra_flags)
+    checks = [("link_update/prog-exists", pre.member(r.prog)), ("link_update/prog-type", z3.Not(r.type_ok))]
+    for rule, cond in (reversed(checks) if type_first else checks):
+        ch.check(rule, cond)
     il = pre.first(lambda j: pre.link[j] == r.owner)
     ch.check("link_update/replace", z3.BoolVal(True), replace_at(pre, post, il, r.prog, r.owner))
     ch.terms.update(il=il)

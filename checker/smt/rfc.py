@@ -212,16 +212,11 @@ def detach(k, pre, post, r, ch=None) -> Chain:
 
 
 def link_update(k, pre, post, r, ch=None) -> Chain:
-    """spec/rfc/link.md BPF_LINK_UPDATE: the type check before the duplicate
-    check; the slot keeps its owner and its pins."""
-    ch = ch or Chain(k, pre, post, r)
-    base.link_update_prelude(ch, extra_flags=z3.Or(r.first, r.last))
-    ch.check("link_update/prog-type", z3.Not(r.type_ok))
-    ch.check("link_update/prog-exists", pre.member(r.prog))
-    il = pre.first(lambda j: pre.link[j] == r.owner)
-    ch.check("link_update/replace", z3.BoolVal(True), replace_at(pre, post, il, r.prog, r.owner))
-    ch.terms.update(il=il)
-    return ch
+    """spec/rfc/link.md BPF_LINK_UPDATE: FIRST/LAST are refused like any
+    flag but REPLACE, the type check comes before the duplicate check, and
+    the slot keeps its owner and its pins."""
+    return base.link_update(k, pre, post, r, ch or Chain(k, pre, post, r),
+                            extra_flags=z3.Or(r.first, r.last), type_first=True)
 
 
 def link_detach(k, pre, post, r, ch=None) -> Chain:

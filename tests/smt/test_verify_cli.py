@@ -59,3 +59,28 @@ def test_violation_exits_1_and_writes_the_counterexample(tmp_path, monkeypatch, 
     assert "dev_add veth0 => ok" in capsys.readouterr().out
     assert (tmp_path / "counterexample-1.mprog").read_text() == script
     assert json.loads((tmp_path / "counterexample-1.json").read_text())["steps"]
+
+
+def test_dialect_option(capsys, monkeypatch):
+    _few_ops(monkeypatch)
+    assert _run("--dialect", "rfc", "--only", "equivalence", "--n-max", "2") == 0
+    out = capsys.readouterr().out
+    assert "mprog verify (rfc)" in out and "proved    coverage:query:exactly-one-rule N=2" in out
+    assert _run("--dialect", "rfx") == 2
+    assert "dialect 'rfx' has no z3 encoding (encoded: linux, rfc)" in capsys.readouterr().out
+
+
+def test_expected_refutation_exits_0_and_is_printed(capsys, monkeypatch, tmp_path):
+    from checker import smt
+    from checker.smt.equiv import Report
+    script = "dialect rfc\ndev_add veth0 => ok\nquery veth0 ingress => ENOENT\n"
+    monkeypatch.setattr(smt, "check_invariants", lambda d, t, **kw: [
+        Report("contrast", "induction", "NO-LOCKOUT", "refuted", 63, script=script)])
+    assert _run("--dialect", "rfc", "--only", "invariants", "--out", str(tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "refuted as expected, NO-LOCKOUT (rfc does not have it):" in out and "ENOENT" in out
+    assert (tmp_path / "refuted-NO-LOCKOUT.mprog").read_text() == script
+    monkeypatch.setattr(smt, "check_invariants", lambda d, t, **kw: [
+        Report("contrast", "induction", "NO-LOCKOUT", "unrefuted", 63, detail="no counterexample")])
+    assert _run("--dialect", "rfc", "--only", "invariants") == 1
+    assert "expected to fail in rfc and did not" in capsys.readouterr().out
