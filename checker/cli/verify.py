@@ -14,12 +14,13 @@ induction step), 2 bad arguments.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
 
-from .common import write_atomically
+from ..errors import BadInput
+from .common import (check_output_dir, make_output_dir, stop_z3_on_signal, timeout_seconds,
+                     write_files)
 
 EQUIV_NS = (4, 8, 16, 32, 63)
 OK = ("proved", "vacuous", "refuted")      # established (refuted: an expected refutation)
@@ -30,31 +31,29 @@ def _ns(n_max: int) -> list:
     return sorted({n for n in EQUIV_NS if n <= n_max} | {n_max})
 
 
-def _positive(text: str) -> float:
-    v = float(text)
-    if v <= 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return v
-
-
 def cmd_verify(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
     from .. import dialects, smt
     from ..dialects.linux import MPROG_MAX
+    from ..smt.solve import Budget
 
     if not 0 <= args.n_max <= MPROG_MAX:
-        print(f"mprog verify: --n-max must be from 0 to {MPROG_MAX}, not {args.n_max}")
-        return 2
-    if args.depth < 1 or args.exhaustive_n < -1:
-        print("mprog verify: --depth must be >= 1 and --exhaustive-n >= -1")
-        return 2
+        raise BadInput(f"must be from 0 to {MPROG_MAX}, not {args.n_max}", "--n-max", 0, 0)
+    if args.depth < 1:
+        raise BadInput(f"must be >= 1, not {args.depth}", "--depth", 0, 0)
+    if args.exhaustive_n < -1:
+        raise BadInput(f"must be >= -1 (-1: off), not {args.exhaustive_n}", "--exhaustive-n", 0, 0)
     encoded = [n for n, d in dialects.registry().items() if d.encoding]
     if args.dialect not in encoded:
-        print(f"mprog verify: dialect {args.dialect!r} has no z3 encoding (encoded: {', '.join(encoded)})")
-        return 2
+        raise BadInput(f"dialect {args.dialect!r} has no z3 encoding (encoded: {', '.join(encoded)})",
+                       "--dialect", 0, 0)
     dialect = args.dialect
+    if args.out:
+        check_output_dir(args.out)
+    stop_z3_on_signal()
+    budget = Budget(args.timeout)       # one budget for every check (README: --timeout)
     out = Console(highlight=False, soft_wrap=True)
     rows, reports = [], []
 
@@ -72,13 +71,13 @@ def cmd_verify(args) -> int:
 
     if args.only in (None, "equivalence"):
         for n in _ns(args.n_max):
-            run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, args.timeout, dialect=dialect))
+            run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, budget, dialect=dialect))
         if args.exhaustive_n >= 0:
             run(f"exhaustive N={args.exhaustive_n}",
-                lambda: smt.verify_exhaustive(args.exhaustive_n, args.timeout, dialect=dialect))
+                lambda: smt.verify_exhaustive(args.exhaustive_n, budget, dialect=dialect))
     if args.only in (None, "invariants"):
         run(f"invariants depth={args.depth}",
-            lambda: smt.check_invariants(args.depth, args.timeout, dialect=dialect))
+            lambda: smt.check_invariants(args.depth, budget, dialect=dialect))
 
     bad = [r for r in reports if r.status in BAD]
     refuted = [r for r in reports if r.status == "refuted"]
@@ -116,12 +115,10 @@ def _write(out_dir: str, base: str, text: str) -> list:
     from ..syntax.script import read_script
     from ..syntax.vectors import dumps_vector
 
-    os.makedirs(out_dir, exist_ok=True)
+    make_output_dir(out_dir)
     path = os.path.join(out_dir, base)
     vector = dumps_vector(read_script(path + ".mprog", text))    # both or neither
-    write_atomically(path + ".mprog", text)
-    write_atomically(path + ".json", vector)
-    return [path + ".mprog", path + ".json"]
+    return write_files([(path + ".mprog", text), (path + ".json", vector)])
 
 
 def register(sub) -> None:
@@ -131,8 +128,9 @@ def register(sub) -> None:
                    help="equivalence for hooks of up to N slots, at N = 4, 8, 16, 32, 63 up to N "
                         "(default 8; the kernel maximum is 63)")
     v.add_argument("--depth", type=int, default=6, metavar="K", help="BMC depth (default 6)")
-    v.add_argument("--timeout", type=_positive, default=None, metavar="S",
-                   help="z3 timeout per check in seconds; a timeout is reported unknown (exit 3)")
+    v.add_argument("--timeout", type=timeout_seconds, default=None, metavar="S",
+                   help="time budget in seconds for all solver checks (0: no limit); what it "
+                        "leaves undecided is reported unknown (exit 3)")
     v.add_argument("--only", choices=("equivalence", "invariants"), default=None)
     v.add_argument("--exhaustive-n", type=int, default=-1, metavar="K",
                    help="also run the exhaustive mode for hooks of up to K slots (-1: off)")

@@ -20,11 +20,12 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hyp_seed
 from hypothesis import strategies as st
 
+from .. import signals
 from ..diff import observable
 from ..errors import BackendUnavailable
 from ..exec import Executor
 from ..model import Outcome, Step
-from ..dialects.linux import LINUX
+from .. import dialects
 from .strategies import sequences
 
 # One sequence in this many starts from a hook filled to 63 entries.
@@ -47,13 +48,14 @@ class Summary:
     seed: int
     max_requests: int
     time_limit_s: float
+    dialect: str = "linux"
     requests: int = 0                  # kernel requests run (incl. while shrinking)
     sequences: int = 0
     mutations: int = 0                 # model ok on a non-query op
     divergences: int = 0               # 0 or 1
     minimal: Optional[Divergent] = None
     rules_covered: set = field(default_factory=set)
-    rules_total: int = len(LINUX)
+    rules_total: int = 0               # rules of the dialect
     kernel_seconds: float = 0.0        # time spent inside KernelBackend.apply
     elapsed: float = 0.0
     shrinking: bool = False
@@ -86,11 +88,12 @@ def _strategy():
 def run_sequence(steps, summary: Summary) -> Optional[Divergent]:
     """Run one sequence on fresh backends; update the summary's counters."""
     from ..kernel import KernelBackend
-    model = Executor()
+    model = Executor(summary.dialect)
     mo, ko = [], []
     clock = time.perf_counter
-    with KernelBackend() as kb, kb.session():
+    with KernelBackend(summary.dialect) as kb, kb.session():
         for i, s in enumerate(steps):
+            signals.check()           # a stop signal whose first raise was swallowed
             a = model.apply(s)
             t0 = clock()
             b = kb.apply(s)
@@ -109,16 +112,21 @@ def run_sequence(steps, summary: Summary) -> Optional[Divergent]:
 
 
 def run_campaign(seed: int, max_requests: int, time_limit_s: float,
-                 on_progress: Optional[Callable[[Summary], None]] = None) -> Summary:
-    """Fuzz until ``max_requests`` kernel requests or ``time_limit_s`` seconds
-    are used up, or a divergence is found (then shrunk).  Raises
-    BackendUnavailable if the kernel backend cannot run here."""
+                 on_progress: Optional[Callable[[Summary], None]] = None,
+                 dialect: str = "linux") -> Summary:
+    """Fuzz ``dialect``'s model against the kernel (the sequences are tcx
+    requests) until ``max_requests`` kernel requests or ``time_limit_s``
+    seconds are used up, or a divergence is found (then shrunk).  Raises
+    BackendUnavailable if the kernel backend cannot run here, or the running
+    kernel does not implement ``dialect``."""
     from ..kernel import kernel_available
+    from ..kernel.backend import _kernel_dialect
+    rules = len(_kernel_dialect(dialect).rules)
     reason = kernel_available()
     if reason is not None:
         raise BackendUnavailable(reason)
 
-    summary = Summary(seed, max_requests, time_limit_s)
+    summary = Summary(seed, max_requests, time_limit_s, dialect, rules_total=rules)
     start = time.monotonic()
 
     def exhausted() -> bool:
@@ -162,11 +170,17 @@ def run_campaign(seed: int, max_requests: int, time_limit_s: float,
             summary.divergences = 1
             summary.minimal = e.divergent
             break
+        except BaseException:
+            # A stop signal may reach us wrapped (a FlakyFailure, an error
+            # of a library that caught it): it is still a stop.
+            signals.check()
+            raise
+        signals.check()
         rnd += 1
         if summary.requests == before:       # nothing ran (cannot happen; be safe)
             break
     summary.elapsed = time.monotonic() - start
-    summary.rules_covered &= set(LINUX)
+    summary.rules_covered &= set(dialects.get(dialect).rules)
     summary.shrinking = False
     if on_progress is not None:
         on_progress(summary)

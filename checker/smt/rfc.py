@@ -40,7 +40,9 @@ def state(t: int, size: int) -> State:
     return State(t, size, pins=True)
 
 
-class Chain(core.Chain):
+class Chain(base.Chain):
+    """rfc's rule table; the mainline functions it reuses (link update,
+    devices) call linux's chain hooks, which are no-ops here too."""
     TABLE = TABLE
 
 

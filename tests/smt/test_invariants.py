@@ -13,10 +13,13 @@ from checker.smt import linux as encode
 
 def test_invariants_hold_to_depth_3_and_induction_closes():
     rs = check_invariants(3, timeout_s=60)
-    assert {r.case for r in rs} == set(INVARIANTS)
-    bad = [r.line() for r in rs if r.status != "proved"]
+    invs = [r for r in rs if r.check == "invariant"]
+    assert {r.case for r in invs} == set(INVARIANTS)
+    bad = [r.line() for r in invs if r.status != "proved"]
     assert not bad, "\n".join(bad)
     assert any(r.op == "induction" and r.case == "INV-MAX" and r.n_max == 63 for r in rs)
+    # the contrast linux is expected to refute (checker.smt.CONTRASTS)
+    assert [(r.case, r.status) for r in rs if r.check == "contrast"] == [("STAYS-FIRST", "refuted")]
 
 
 def _trace(extra, depth):
@@ -52,3 +55,20 @@ def test_unqualified_stale_claim_has_a_counterexample():
     text = _trace(stale_detach, 2)
     assert "flags=REPLACE" in text and "=> EINVAL" in text
     assert all(r.passed for r in run_steps(read_script("<cex>", text).steps, Executor())), text
+
+
+def test_traces_name_only_declared_objects():
+    """A relative link that was never created (the model may pick one) is
+    written as a raw number, not as an undeclared name: every trace is a
+    valid script, and it replays on the executor (regression: a full run
+    once drew such a model and the validator rejected the trace)."""
+    for by_id in (False, True):
+        def unborn_relative(u):
+            r = u.reqs[0]
+            return [u.ops[0] == bmc.OPS.index("attach"), r.rel_kind == encode.REL_LINK,
+                    r.rel_link == 1, u.worlds[0].ls[0] == bmc.UNBORN, r.before,
+                    r.id if by_id else z3.Not(r.id)]
+        text = _trace(unborn_relative, 1)
+        assert "before" in text and "l1" not in text, text
+        results = list(run_steps(read_script("<trace>", text).steps, Executor()))
+        assert all(r.passed for r in results), text
