@@ -52,14 +52,14 @@ def test_full_hook_rules_at_the_kernel_maximum():
     assert all(r.status in ("proved", "vacuous") for r in rs), [r.line() for r in rs]
 
 
-def test_exhaustive_cheap_ops_and_pinned_inserts_to_n1():
+def test_exhaustive_cheap_ops_and_pinned_attach_to_n1():
     from checker.smt.equiv import RFC_LEAN
     rs = verify_exhaustive(1, timeout_s=30, dialect="rfc", ops=("link_detach", "close", "query", "clsact_del"))
     assert [r.status for r in rs] == ["proved"] * 4, [r.line() for r in rs]
     a = dict(RFC_LEAN, flag_sets=((), ("BEFORE",), ("AFTER",), ("FIRST",), ("LAST",), ("FIRST", "LAST"),
                                   ("REPLACE", "FIRST")), relatives=(None, "p1", "l1"), progs=("p1", "p3"))
-    rs = verify_exhaustive(1, timeout_s=30, ops=("attach", "detach"), alphabet=a, dialect="rfc")
-    assert [r.status for r in rs] == ["proved", "proved"], [r.line() for r in rs]
+    rs = verify_exhaustive(1, timeout_s=30, ops=("attach",), alphabet=a, dialect="rfc")
+    assert [r.status for r in rs] == ["proved"], [r.line() for r in rs]
 
 
 def test_planted_prepend_past_first_is_caught():

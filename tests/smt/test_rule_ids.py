@@ -51,9 +51,7 @@ def test_invariants_doc_headings_equal_invariant_ids(name):
     d = dialects.get(name)
     table = smt.invariant_table(name)
     path = REPO / d.spec / "invariants.md"
-    if not table and not path.exists():
-        pytest.skip(f"dialect {name!r} states no invariants")
-    text = path.read_text()
+    text = path.read_text() if path.exists() else ""    # a dialect that states none: no headings
     heads = re.findall(r"^### `([^`]+)`$", text, re.M)
     assert len(heads) == len(set(heads))
     parent = smt.invariant_table(d.parent) if d.parent else {}
