@@ -94,7 +94,7 @@ def op_link_update(w: World, s: Step, core: Core = CORE):
 
 
 def op_dev_del(w: World, s: Step, core: Core = CORE):
-    dev = present_dev(w, s.dev, "device/del-missing")
+    dev = tcx.deletable_dev(w, s)
     for hook in dev.hooks.values():
         core.enter(hook)              # tcx_uninstall() walks every bundle
     return tcx.op_dev_del(w, s)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Optional
 
-from ..dialects.linux import ATTACH_TYPE, MPROG_MAX, QUERY_DEFAULT_COUNT
+from ..dialects.linux import ATTACH_TYPE, LOOPBACK, MPROG_MAX, QUERY_DEFAULT_COUNT
 from ..model import QueryResult, Raw, Step
 from .driver import Err, QueryErr
 from .objects import fd_object, link_by_fd, prog_by_fd
@@ -55,8 +55,17 @@ def op_dev_add(w: World, s: Step):
     return "device/add", w.with_dev(s.dev, Device()), None, ()
 
 
-def op_dev_del(w: World, s: Step):
+def deletable_dev(w: World, s: Step) -> Device:
+    """rtnl_dellink(): the device must be present, and its link type must
+    implement deletion (the namespace's loopback does not)."""
     dev = present_dev(w, s.dev, "device/del-missing")
+    if s.dev == LOOPBACK:
+        raise Err("EOPNOTSUPP", "device/del-loopback")
+    return dev
+
+
+def op_dev_del(w: World, s: Step):
+    dev = deletable_dev(w, s)
     # tcx_uninstall(): prog-API entries are released, links become defunct; no revision bump.
     defunct = {slot[1]: replace(w.links[slot[1]], dev=None)
                for hook in dev.hooks.values() for slot in hook.slots if slot[1] is not None}
@@ -208,20 +217,31 @@ def op_table(**ops: Callable) -> dict[str, Callable]:
             "clsact_add": op_clsact_add, "clsact_del": op_clsact_del, **ops}
 
 
+UNUSED_HOOK = QueryResult(0, 1)     # what a query of a hook nobody used answers
+
+
 def hooks(w: World, stored: bool = False) -> dict[tuple[str, str], QueryResult]:
     """What a query of every attach point of every present device answers
     (a hook without a bundle as count 0 at revision 1); ``stored``: with the
-    slots' stored flags (dialects that report them)."""
+    slots' stored flags (dialects that report them).  The loopback, present
+    in every namespace, is listed only where its hook reads otherwise
+    (``shown_hook``)."""
     res = {}
     for name, d in w.devs.items():
         if not d.present:
             continue
         for point in POINTS:
             h = d.hook(point)
-            if h is None:
-                res[(name, point)] = QueryResult(0, 1)
-                continue
-            res[(name, point)] = QueryResult(
+            q = UNUSED_HOOK if h is None else QueryResult(
                 len(h.slots), h.revision, tuple(s[0] for s in h.slots), tuple(s[1] for s in h.slots),
                 tuple(s[2] for s in h.slots) if stored else ())
+            if shown_hook(name, q):
+                res[(name, point)] = q
     return res
+
+
+def shown_hook(dev: str, q: QueryResult) -> bool:
+    """Whether a final-state listing shows this hook: every hook of a device
+    the file added, and the loopback's once it reads other than unused
+    (both backends apply this, so their listings compare equal)."""
+    return dev != LOOPBACK or (q.count, q.revision) != (UNUSED_HOOK.count, UNUSED_HOOK.revision)

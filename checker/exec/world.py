@@ -15,6 +15,8 @@ from typing import Mapping, Optional
 
 from immutables import Map
 
+from ..dialects.linux import LOOPBACK
+
 Slot = tuple  # (prog: str, link: str | None[, stored flags: int])
 
 
@@ -64,6 +66,11 @@ class Device:
         return Device(self.present, self.clsact, hooks)
 
 
+def _namespace_devices() -> Map:
+    """What a fresh network namespace holds: its loopback device, no hooks."""
+    return Map({LOOPBACK: Device()})
+
+
 @dataclass(frozen=True, slots=True)
 class World:
     """Everything the executor knows.  Links that were never created (failed
@@ -73,10 +80,11 @@ class World:
     that changes one entry shares the rest with the previous World, so a run
     stays linear in its number of steps (a dict copied per ``load`` made
     100,000 loads quadratic).  Plain dicts given to the constructor are
-    converted."""
+    converted.  A World made without ``devs`` is a fresh namespace: it
+    has its loopback device ``lo``."""
     progs: Mapping[str, Prog] = field(default_factory=Map)
     links: Mapping[str, Link] = field(default_factory=Map)
-    devs: Mapping[str, Device] = field(default_factory=Map)
+    devs: Mapping[str, Device] = field(default_factory=_namespace_devices)
 
     def __post_init__(self):
         for key in ("progs", "links", "devs"):

@@ -3,13 +3,14 @@
 Sequences are biased to reach every rule: relatives that exist or not, by fd
 and by id, programs and links, stale and current revisions, both directions,
 positional detach, link update/detach/close, device delete and re-add,
-clsact add/del, foreign program types and raw numbers.  A sequence starts
+the namespace's loopback (never deletable), clsact add/del, foreign program types and raw numbers.  A sequence starts
 with its declarations so every name is declared before use.
 """
 from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from ..dialects.linux import LOOPBACK
 from ..model import Raw, Step
 from ..flags import canonical as canonical_flags
 
@@ -60,7 +61,8 @@ def sequences(draw, n_progs: int = 5, n_links: int = 3, devs=("d0", "d1"), max_r
             ["attach"] * 6 + ["detach"] * 3 + ["query"] * 2 + ["link_create"] * 3
             + ["link_update"] * 2 + ["link_detach", "close", "dev_del", "dev_add",
                                      "clsact_add", "clsact_del"]))
-        dev = draw(st.sampled_from(devs))
+        # The namespace's loopback now and then: undeclared, never deletable.
+        dev = draw(st.sampled_from(devs * 4 + (LOOPBACK,)))
         dir = draw(st.sampled_from(DIRS))
         # Mostly unguarded: a nonzero guard is usually stale and ESTALE is
         # checked first, which would hide every later rule.

@@ -4,7 +4,8 @@ private network namespace.
 Object names map to fds and kernel ids:
 
 * ``load`` declares a prog name, ``link_create`` a link name, ``dev_add`` a
-  device name (a veth pair; the peer is invisible to the model).
+  device name (a veth pair; the peer is invisible to the model).  ``lo`` is
+  the namespace's own loopback from the start (spec/linux/device.md).
 * Every fd handed out is moved to a high number (F_DUPFD_CLOEXEC from a floor
   that only grows, starting at 1000), so a closed name's number is never
   reused by a later object of this backend.
@@ -33,8 +34,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .. import dialects
-from ..dialects.linux import QUERY_DEFAULT_COUNT
+from ..dialects.linux import LOOPBACK, QUERY_DEFAULT_COUNT
 from ..errors import BackendUnavailable, SpecCrash
+from ..exec.tcx import shown_hook
 from ..model import OK, Outcome, QueryResult, Raw, Ref, Step
 from . import bpf
 from .netns import Devices, NetNS, _SignalsDeferred
@@ -89,6 +91,10 @@ class KernelBackend:
         try:
             self._ns = NetNS()
             self._devs_nl = Devices(self._ns)
+            lo = self._devs_nl.index(LOOPBACK)
+            if lo is None:
+                raise OSError("the new namespace has no loopback device")
+            self.devs[LOOPBACK] = _Dev(lo)
         except Exception as e:
             self.close()
             raise BackendUnavailable(f"cannot set up a private network namespace: {e}") from e
@@ -281,7 +287,9 @@ class KernelBackend:
                     q = bpf.prog_query(d.ifindex, at, QUERY_DEFAULT_COUNT)
                     if q.errno != OK:
                         raise SpecCrash(f"query of present device {name!r} {dir} failed: {q.errno}")
-                    res[(name, dir)] = self._result(q)
+                    r = self._result(q)
+                    if shown_hook(name, r):
+                        res[(name, dir)] = r
         return res
 
     # -- ops ------------------------------------------------------------------

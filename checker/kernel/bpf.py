@@ -35,6 +35,8 @@ import platform
 import struct
 from dataclasses import dataclass
 
+from ..errors import errno_name
+
 # Syscall number of bpf(2) per architecture.
 _SYS_BPF = {"x86_64": 321, "aarch64": 280, "i686": 357, "i386": 357,
             "riscv64": 280, "ppc64le": 361, "s390x": 351}
@@ -87,7 +89,7 @@ def _init() -> None:
 
 
 def errname(e: int) -> str:
-    return errno.errorcode.get(e, f"E{e}")
+    return errno_name(e)
 
 
 def sys_bpf(cmd: int, attr: ctypes.Array) -> tuple[int, str | None]:

@@ -17,7 +17,6 @@ Netlink failures come back as errno names, never as exceptions.
 from __future__ import annotations
 
 import ctypes
-import errno
 import os
 import signal
 import threading
@@ -25,6 +24,8 @@ import threading
 # The C-level signal module: signal.signal() wraps every call in enum
 # conversions, which cost more than the setns() calls around each request.
 import _signal
+
+from ..errors import errno_name
 
 CLONE_NEWNET = 0x40000000
 _NS_PATH = "/proc/thread-self/ns/net"
@@ -241,7 +242,7 @@ class new_netns:
 def _nl_errname(exc: BaseException) -> str:
     code = getattr(exc, "code", None)
     if isinstance(code, int) and code > 0:
-        return errno.errorcode.get(code, f"E{code}")
+        return errno_name(code)
     raise exc
 
 
@@ -274,6 +275,8 @@ class Devices:
     def ifname(self, dev: str) -> str:
         """The interface name for a model device name (stable per name)."""
         n = self._ifnames.get(dev)
+        if n is None and dev == "lo":
+            n = self._ifnames[dev] = dev     # the namespace's own loopback (adding it: EEXIST)
         if n is None:
             n = self._ifnames[dev] = f"{self.prefix}{len(self._ifnames)}"
         return n

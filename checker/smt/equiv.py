@@ -52,7 +52,7 @@ from typing import Callable, Optional
 import z3
 
 from .. import dialects
-from ..dialects.linux import MPROG_MAX
+from ..dialects.linux import LOOPBACK, MPROG_MAX
 from ..model import Expect, Raw, Script, Step
 from ..flags import canonical as canonical_flags
 from ..syntax.render import render_script
@@ -396,7 +396,9 @@ def build_steps(op: str, v: dict, E=_linux) -> tuple[list, Step]:
     elif op == "load":
         req = Step("load", prog=_p(OTHER_PROG + 1))
     else:
-        req = Step(op, dev=DEV)
+        # The loopback's own hook state is not built: a request on it that
+        # fails changes nothing anywhere (device/del-loopback).
+        req = Step(op, dev=LOOPBACK if v.get("loopback") else DEV)
     return setup, req
 
 

@@ -320,6 +320,7 @@ def dev_del(k, pre, post, r, ch=None) -> Chain:
     """device/del: every bundle goes with the device (links turn defunct)."""
     ch = ch or Chain(k, pre, post, r)
     ch.check("device/del-missing", z3.Not(pre.present))
+    ch.check("device/del-loopback", r.loopback)
     ch.enter_core()
     ch.check("device/del", z3.BoolVal(True), z3.And(
         [z3.Not(post.present), z3.Not(post.clsact)] + empty_hook(post)))
@@ -424,6 +425,7 @@ USED = {
     "link_update": {"replace", "stray", "link_fd", "defunct", "owner", "cur", "prog_fd", "prog",
                     "old_fd", "old", "type_ok"},
     "query": {"qf_unknown", "qf_effective", "attach_flags", "has_count", "qcap"},
+    "dev_add": {"loopback"}, "dev_del": {"loopback"},
 }
 
 
@@ -446,6 +448,7 @@ def domain(op: str, pre: State, r: Req, n_max: int, used: dict = None, replace_f
     separate replace fd, and the width of expected_revision."""
     used = USED if used is None else used
     cs = pre.wellformed(n_max) + [r.exp >= 0, r.exp < 2 ** exp_bits] + _pinned(r, used.get(op, set()))
+    cs.append(z3.Implies(r.loopback, pre.present))      # lo is never absent
     if op in ("attach", "link_create", "detach"):
         cs += _prog_arg(pre, r, r.prog_fd, r.prog, r.prog_cls)
         cs += _relative_domain(pre, r, [r.prog])

@@ -5,21 +5,22 @@ the same ``file:line:col: message`` for the same mistake.
 Names are single-assignment: ``load`` declares a program, ``link_create`` a
 link (even if the kernel then refuses to create it), ``dev_add`` a device
 (which may be added again after ``dev_del``).  Every other use of a name must
-come after its declaration.
+come after its declaration.  The namespace's loopback ``lo`` is declared from
+the start (spec/linux/device.md).
 """
 from __future__ import annotations
 
 import difflib
-import errno as _errno
 import re
 from dataclasses import replace
 
 from .. import dialects
-from ..errors import BadInput
+from ..dialects.linux import LOOPBACK
+from ..errors import ERRNO_NAMES, BadInput
 from ..model import OK, UNDEFINED, Raw, Step
 from .lexicon import NUMBER_TOKEN_RE
 
-ANSWERS = frozenset(_errno.errorcode.values()) | {OK, UNDEFINED}   # what an expectation may name
+ANSWERS = ERRNO_NAMES | {OK, UNDEFINED}   # what an expectation may name
 # The requests that carry a flag word (the script grammar's `flags=`).
 FLAG_OPS = frozenset(("attach", "detach", "link_create", "link_update"))
 U32 = 1 << 32
@@ -59,7 +60,7 @@ class Validator:
         self.path = path
         self.dialect = dialects.get(dialect)
         self.kinds: dict[str, tuple[str, int]] = {}   # name -> (kind, line)
-        self.devs: dict[str, int] = {}
+        self.devs: dict[str, int] = {LOOPBACK: 0}     # name -> line of its first dev_add
 
     def _fail(self, msg: str, step_or_line, text, word=None, col=None) -> BadInput:
         line = step_or_line.line if isinstance(step_or_line, Step) else step_or_line

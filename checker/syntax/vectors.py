@@ -18,6 +18,20 @@ from ..model import Expect, Raw, Script, Step
 from .lexicon import MAX_INT, MAX_LINE, NAME_RE, read_text, split_lines
 from .validate import Validator, did_you_mean
 
+def schema_text() -> str:
+    """spec/vector.schema.json: shipped inside the wheel (checker/spec/), or
+    the repository's spec/ when running from a source checkout."""
+    from importlib import resources
+    from pathlib import Path
+    try:
+        res = resources.files("checker") / "spec" / "vector.schema.json"
+        if res.is_file():
+            return res.read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        pass
+    return (Path(__file__).resolve().parents[2] / "spec" / "vector.schema.json").read_text(encoding="utf-8")
+
+
 FORMAT = "mprog-vector"
 VERSION = 1
 _STEP_KEYS = ("op", "dev", "dir", "prog", "link", "type", "flags", "relative", "replace",
