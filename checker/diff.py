@@ -19,7 +19,7 @@ class Divergence:
 
 def observable(o: Outcome):
     q = o.query
-    return (o.errno, None if q is None else (q.count, q.revision, q.progs, q.links))
+    return (o.errno, None if q is None else (q.count, q.revision, q.progs, q.links, q.mode))
 
 
 def first_divergence(steps: Iterable[Step], model, kernel) -> Divergence | None:

@@ -27,7 +27,7 @@ def check_expectation(e: Expect | None, o: Outcome) -> list[str]:
     out = []
     if e.errno != o.errno:
         out.append(f"errno: expected {e.errno}, got {o.errno}")
-    wants_query = any(x is not None for x in (e.count, e.revision, e.progs))
+    wants_query = any(x is not None for x in (e.count, e.revision, e.progs, e.mode))
     if not wants_query:
         return out
     q = o.query
@@ -42,6 +42,8 @@ def check_expectation(e: Expect | None, o: Outcome) -> list[str]:
         got = list(zip(q.progs, q.links))
         if want != got:
             out.append(f"order: expected {format_entries(e.progs, e.links)}, got {format_entries(q.progs, q.links)}")
+    if e.mode is not None and e.mode != q.mode:
+        out.append(f"mode: expected {e.mode}, got {q.mode or '(none reported)'}")
     return out
 
 
@@ -60,4 +62,6 @@ def outcome_summary(o: Outcome) -> str:
     text = o.errno
     if o.query is not None:
         text += f" count {o.query.count} rev {o.query.revision} {format_entries(o.query.progs, o.query.links)}"
+        if o.query.mode is not None:
+            text += f" mode {o.query.mode}"
     return text

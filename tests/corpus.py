@@ -11,6 +11,9 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 SCRIPTS = sorted((REPO / "tests" / "scripts").glob("*.mprog"))
 RULE_CASES = sorted((REPO / "tests" / "rules").glob("*/*.mprog"))
 EXAMPLES = sorted((REPO / "examples").glob("*.mprog"))
+# The cgroup dialect's corpus: kernel selftest translations and per-rule cases.
+CGROUP_SCRIPTS = sorted((REPO / "tests" / "scripts" / "cgroup").glob("*.mprog"))
+CGROUP_RULE_CASES = sorted((REPO / "tests" / "rules" / "cgroup").glob("*/*.mprog"))
 DIRECTIVES = REPO / "examples" / "directives"
 
 

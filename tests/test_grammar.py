@@ -15,13 +15,13 @@ from checker.syntax.render import render_step
 from checker.syntax.script import read_script
 from checker.fuzz.strategies import sequences
 
-from corpus import EXAMPLES, RULE_CASES, SCRIPTS
+from corpus import CGROUP_RULE_CASES, CGROUP_SCRIPTS, EXAMPLES, RULE_CASES, SCRIPTS
 
 HEADER = "dev_add veth0\nload p1\nload p2\nload x1 type xdp\nlink_create l1 p2 veth0 ingress\n"
 
 
 def all_fixture_lines():
-    for path in SCRIPTS + RULE_CASES + EXAMPLES:
+    for path in SCRIPTS + RULE_CASES + EXAMPLES + CGROUP_SCRIPTS + CGROUP_RULE_CASES:
         for lineno, text in enumerate(path.read_text().splitlines(), 1):
             yield path.name, lineno, text
 

@@ -21,12 +21,17 @@ TRACE_CONTEXT = 20
 def _query_json(q):
     if q is None:
         return None
-    return {"count": q.count, "revision": q.revision, "progs": list(q.progs), "links": list(q.links)}
+    d = {"count": q.count, "revision": q.revision, "progs": list(q.progs), "links": list(q.links)}
+    if q.mode is not None:
+        d["mode"] = q.mode
+    return d
 
 
 def _print_hooks(hooks, out) -> None:
     for (dev, dir), q in sorted(hooks.items()):
-        print(f"  {dev} {dir}: count {q.count} rev {q.revision} {format_entries(q.progs, q.links)}", file=out)
+        mode = f" mode {q.mode}" if q.mode is not None else ""
+        print(f"  {dev} {dir}: count {q.count} rev {q.revision} {format_entries(q.progs, q.links)}{mode}",
+              file=out)
 
 
 def run_file(path: str, backend_kind: str, as_json: bool, out) -> int:

@@ -28,6 +28,8 @@ class Dialect:
     parent: Optional[str] = None
     changed: frozenset = frozenset()
     query_flags: bool = False         # queries report per-slot stored flags (rfc)
+    default_prog_type: str = "sched_cls"   # the type of ``load P`` without ``type``
+    target: str = "dev"               # the Step field naming the attach target (dev, cgroup)
     spec: str = ""                    # its chapter under spec/
     ops: frozenset = field(default=frozenset())
 

@@ -1,4 +1,5 @@
-"""Executor state: frozen records for programs, links, devices and hooks.
+"""Executor state: frozen records for programs, links, devices and hooks,
+cgroups and their program lists.
 
 Conventions (as in kernel/bpf/mprog.c): a hook's ``slots`` is the run order,
 index 0 runs first; a slot is ``(prog_name, link_name_or_None, ...)`` (a
@@ -27,6 +28,7 @@ class Hook:
 class Prog:
     type: str = "sched_cls"
     fd_open: bool = True
+    expected: int = 0          # expected_attach_type (kernel number; cgroup dialect)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +63,47 @@ class Device:
 
 
 @dataclass(frozen=True, slots=True)
+class CgList:
+    """The programs of one cgroup and attach type (struct cgroup_bpf, one
+    attach type): ``entries`` in list order, each ``(prog, link or None,
+    preorder)``; the attach mode (0, ALLOW_OVERRIDE or ALLOW_MULTI bits);
+    the revision, 1 when the cgroup is created and never reset."""
+    entries: tuple = ()
+    mode: int = 0
+    revision: int = 1
+
+
+EMPTY_LIST = CgList()
+
+
+@dataclass(frozen=True, slots=True)
+class CGroup:
+    """A cgroup v2 directory.  ``lists`` has an entry for every attach point
+    that was ever changed (absent: EMPTY_LIST).  A removed cgroup keeps its
+    name and parent and drops its lists (the kernel releases them)."""
+    parent: Optional[str] = None
+    present: bool = True
+    lists: Mapping[str, CgList] = field(default_factory=dict)
+
+    def list(self, point: str) -> CgList:
+        return self.lists.get(point, EMPTY_LIST)
+
+    def with_list(self, point: str, lst: CgList) -> "CGroup":
+        return CGroup(self.parent, self.present, {**self.lists, point: lst})
+
+
+@dataclass(frozen=True, slots=True)
 class World:
     """Everything the executor knows.  Links that were never created (failed
-    link_create) or whose fd was closed are absent from ``links``."""
+    link_create) or whose fd was closed are absent from ``links``.  A link
+    attached to a cgroup names it in ``Link.dev``."""
     progs: Mapping[str, Prog] = field(default_factory=dict)
     links: Mapping[str, Link] = field(default_factory=dict)
     devs: Mapping[str, Device] = field(default_factory=dict)
+    cgroups: Mapping[str, CGroup] = field(default_factory=dict)
 
     def with_prog(self, name: str, prog: Prog) -> "World":
-        return World({**self.progs, name: prog}, self.links, self.devs)
+        return World({**self.progs, name: prog}, self.links, self.devs, self.cgroups)
 
     def with_link(self, name: str, link: Optional[Link]) -> "World":
         links = dict(self.links)
@@ -77,10 +111,13 @@ class World:
             links.pop(name, None)
         else:
             links[name] = link
-        return World(self.progs, links, self.devs)
+        return World(self.progs, links, self.devs, self.cgroups)
 
     def with_dev(self, name: str, dev: Device) -> "World":
-        return World(self.progs, self.links, {**self.devs, name: dev})
+        return World(self.progs, self.links, {**self.devs, name: dev}, self.cgroups)
+
+    def with_cgroup(self, name: str, cg: CGroup) -> "World":
+        return World(self.progs, self.links, self.devs, {**self.cgroups, name: cg})
 
     def prog_alive(self, name: str) -> bool:
         """A prog exists while any reference holds it: its fd, a prog-API
@@ -95,5 +132,9 @@ class World:
         for d in self.devs.values():
             for h in d.hooks.values():
                 if any(s[0] == name and s[1] is None for s in h.slots):
+                    return True
+        for c in self.cgroups.values():
+            for lst in c.lists.values():
+                if any(e[0] == name and e[1] is None for e in lst.entries):
                     return True
         return False

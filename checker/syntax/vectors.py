@@ -18,9 +18,10 @@ from .validate import Validator, did_you_mean
 
 FORMAT = "mprog-vector"
 VERSION = 1
-_STEP_KEYS = ("op", "dev", "dir", "prog", "link", "type", "flags", "relative", "replace",
-              "expected_revision", "old_prog", "count", "query_flags", "attach_flags", "expect")
-_EXPECT_KEYS = ("errno", "count", "revision", "progs", "links")
+_STEP_KEYS = ("op", "dev", "cgroup", "parent", "dir", "prog", "link", "type",
+              "expected_attach_type", "flags", "relative", "replace", "expected_revision",
+              "old_prog", "count", "query_flags", "attach_flags", "prog_attach_flags", "expect")
+_EXPECT_KEYS = ("errno", "count", "revision", "progs", "links", "mode")
 _TOP_KEYS = ("format", "version", "dialect", "name", "description", "steps")
 _REF_KEYS = ("prog", "link", "relative", "replace", "old_prog")
 
@@ -120,7 +121,7 @@ def _step_from_json(d, line: int, col: int) -> Step:
     if not isinstance(op, str):
         raise _Bad(f"'op' must be one of {', '.join(dialects.all_ops())}, not {op!r}")
     kw = {"op": op, "line": line, "column": col}
-    for k in ("dev", "dir", "type"):
+    for k in ("dev", "cgroup", "parent", "dir", "type", "expected_attach_type"):
         if k in d:
             if not isinstance(d[k], str):
                 raise _Bad(f"{k!r} must be a string")
@@ -135,6 +136,10 @@ def _step_from_json(d, line: int, col: int) -> Step:
     for k in ("expected_revision", "query_flags", "attach_flags", "count"):
         if k in d:
             kw[k] = d[k]
+    if "prog_attach_flags" in d:
+        if not isinstance(d["prog_attach_flags"], bool):
+            raise _Bad("'prog_attach_flags' must be true or false")
+        kw["prog_attach_flags"] = d["prog_attach_flags"]
     if "expect" in d:
         kw["expect"] = _expect_from_json(d["expect"])
     return Step(**kw)
@@ -157,9 +162,12 @@ def _expect_from_json(e) -> Expect:
     if links is not None and (not isinstance(links, list)
                               or not all(l is None or isinstance(l, str) for l in links)):
         raise _Bad("'links' must be a list of link names or null")
+    mode = e.get("mode")
+    if mode is not None and not isinstance(mode, str):
+        raise _Bad("'mode' must be a string: none, override or multi")
     return Expect(e["errno"], e.get("count"), e.get("revision"),
                   tuple(progs) if progs is not None else None,
-                  tuple(links) if links is not None else None)
+                  tuple(links) if links is not None else None, mode)
 
 
 # --------------------------------------------------------------------------
@@ -171,7 +179,7 @@ def _ref_json(r):
 
 def step_to_json(s: Step) -> dict:
     d = {"op": s.op}
-    for k in ("dev", "dir"):
+    for k in ("dev", "cgroup", "parent", "dir"):
         if getattr(s, k) is not None:
             d[k] = getattr(s, k)
     for k in ("prog", "link"):
@@ -179,6 +187,8 @@ def step_to_json(s: Step) -> dict:
             d[k] = _ref_json(getattr(s, k))
     if s.type is not None:
         d["type"] = s.type
+    if s.expected_attach_type is not None:
+        d["expected_attach_type"] = s.expected_attach_type
     if s.flags:
         d["flags"] = list(s.flags)
     for k in ("relative", "replace"):
@@ -190,7 +200,7 @@ def step_to_json(s: Step) -> dict:
         d["old_prog"] = _ref_json(s.old_prog)
     if s.count is not None:
         d["count"] = s.count
-    for k in ("query_flags", "attach_flags"):
+    for k in ("query_flags", "attach_flags", "prog_attach_flags"):
         if getattr(s, k):
             d[k] = getattr(s, k)
     if s.expect is not None:
@@ -202,6 +212,8 @@ def step_to_json(s: Step) -> dict:
         if s.expect.progs is not None:
             e["progs"] = list(s.expect.progs)
             e["links"] = list(s.expect.links)
+        if s.expect.mode is not None:
+            e["mode"] = s.expect.mode
         d["expect"] = e
     return d
 
@@ -226,6 +238,7 @@ def with_expectations(script: Script, outcomes) -> Script:
     steps = []
     for s, o in zip(script.steps, outcomes):
         q = o.query
-        e = Expect(o.errno) if q is None else Expect(o.errno, q.count, q.revision, q.progs, q.links)
+        e = Expect(o.errno) if q is None else Expect(o.errno, q.count, q.revision, q.progs, q.links,
+                                                      q.mode)
         steps.append(replace(s, expect=e))
     return replace(script, steps=tuple(steps))
