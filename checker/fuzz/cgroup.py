@@ -180,4 +180,26 @@ def sequences(draw, max_requests: int = 30, full_list: bool = False):
             name = f"z{len(steps)}"
             steps.append(Step("load", prog=name, type="cgroup_sock_addr"))
             progs.append(name)
-    return steps
+    return _declared_when_used(steps, dict(shape))
+
+
+_NAMES = ("prog", "link", "relative", "replace", "old_prog")
+
+
+def _declared_when_used(steps: list, parents: dict) -> list:
+    """Drop the declarations (loads, cgroups) that no request names, so a
+    shrunk sequence is short: the prefix follows the requests the shrinker
+    keeps.  A used cgroup keeps its ancestors."""
+    used = set()
+    for s in steps:
+        if s.op in ("load", "cgroup_add"):
+            continue
+        used.update(getattr(s, k) for k in _NAMES if isinstance(getattr(s, k), str))
+        if s.cgroup is not None:
+            used.add(s.cgroup)
+    for name in list(used):
+        while parents.get(name):
+            name = parents[name]
+            used.add(name)
+    return [s for s in steps if not (s.op == "load" and s.prog not in used
+                                     or s.op == "cgroup_add" and s.cgroup not in used)]
