@@ -48,6 +48,7 @@ BPF_OBJ_GET_INFO_BY_FD = 15
 BPF_PROG_QUERY = 16
 BPF_PROG_GET_FD_BY_ID = 13
 BPF_LINK_GET_FD_BY_ID = 30
+BPF_LINK_GET_NEXT_ID = 31
 BPF_LINK_CREATE = 28
 BPF_LINK_UPDATE = 29
 BPF_LINK_DETACH = 34
@@ -260,6 +261,19 @@ def cgroup_link_info(fd: int) -> tuple[tuple[int, int, int] | None, str | None]:
     p, = struct.unpack_from("<I", info, 8)
     cg, at = struct.unpack_from("<QI", info, 16)
     return (p, cg, at), None
+
+
+def link_ids():
+    """Every link id of the system, in increasing order (LINK_GET_NEXT_ID;
+    read-only)."""
+    start = 0
+    while True:
+        buf = _attr([(0, "I", start)])
+        _, err = sys_bpf(BPF_LINK_GET_NEXT_ID, buf)
+        if err is not None:
+            return
+        start, = struct.unpack_from("<I", buf, 4)
+        yield start
 
 
 def fd_by_id(kind: str, obj_id: int) -> tuple[int | None, str | None]:

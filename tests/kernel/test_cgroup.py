@@ -226,3 +226,26 @@ def test_cgroup_divergence_is_shrunk_and_written(monkeypatch, tmp_path):
     with CgroupBackend("cgroup") as k:
         assert all(r.passed for r in run_steps(script.steps, k))
     assert not all(r.passed for r in run_steps(script.steps, Executor("cgroup", unit=buggy)))
+
+
+# ---------------------------------------------------------------------------
+# mprog plan on a live cgroup (read-only) and on the kernel backend
+
+def test_plan_from_a_live_cgroup_is_read_only_and_replays_on_the_kernel():
+    from corpus import run_solve_cli
+    start = read_script(str(REPO / "examples" / "cgroup" / "plan-start.mprog"))
+    want = REPO / "examples" / "directives" / "cgroup-want.dirs"
+    with CgroupBackend("cgroup") as kb:
+        assert all(r.passed for r in run_steps(start.steps, kb))
+        path = kb._ns.paths["svc"]
+        before = kb.apply(Step("query", cgroup="svc", dir="cgroup_inet_egress")).query
+        code, out, err = run_solve_cli("plan", "--live", f"{path}:cgroup_inet_egress", "--want", want,
+                                       "--backend", "kernel")
+        assert code == 0, err
+        assert kb.apply(Step("query", cgroup="svc", dir="cgroup_inet_egress")).query == before
+    lines = out.splitlines()
+    assert "# wanted order: mon lb fw policer" in lines
+    assert any(l.startswith("#   PREORDER (not reported by the kernel") and l.endswith(": mon")
+               for l in lines)
+    assert "# verified on the kernel backend: final [mon lb fw policer] rev 7" in lines
+    assert any(l.startswith("#   lb = prog id ") and ", owned by link" in l for l in lines)
