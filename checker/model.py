@@ -37,6 +37,9 @@ class Expect:
     ``errno`` is "ok" or an errno name.  For a query, ``count``/``revision``/
     ``progs``/``links`` are optional checks; ``links`` has one entry per
     element of ``progs`` (link name, or None for a prog-API entry).
+    ``flags`` (dialects whose queries report stored flags, rfc) has one
+    tuple of flag names per element of ``progs``; None = every entry's
+    stored flags are 0 (never a tuple of empty tuples: one value, one form).
     An errno other than "ok" also means: state and revision are unchanged.
     """
     errno: str
@@ -44,6 +47,7 @@ class Expect:
     revision: int | None = None
     progs: tuple[str, ...] | None = None
     links: tuple[str | None, ...] | None = None
+    flags: tuple[tuple[str, ...], ...] | None = None
     mode: str | None = None        # cgroup: the list's attach mode (none, override, multi)
 
 
@@ -85,12 +89,16 @@ class QueryResult:
     """What BPF_PROG_QUERY wrote back: total count, revision, and the first
     ``min(input count, count)`` entries in run order.  Prog names of programs
     this run did not create are rendered as ``#<id>`` by the kernel backend.
-    ``mode`` is the attach mode a cgroup query writes back (None where the
-    dialect has none)."""
+    ``flags``: the stored flag word of each entry (prog_attach_flags /
+    link_attach_flags) in dialects whose queries report them (rfc), raw bits
+    of that dialect's table; () where the dialect reports none.  ``mode`` is
+    the attach mode a cgroup query writes back (None where the dialect has
+    none)."""
     count: int
     revision: int
     progs: tuple[str, ...] = ()
     links: tuple[str | None, ...] = ()
+    flags: tuple[int, ...] = ()
     mode: str | None = None
 
 

@@ -8,8 +8,18 @@ import io
 import pathlib
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-SCRIPTS = sorted((REPO / "tests" / "scripts").glob("*.mprog"))
-RULE_CASES = sorted((REPO / "tests" / "rules").glob("*/*.mprog"))
+RULES = REPO / "tests" / "rules"
+# Translated selftests: the linux ones at the top, another dialect's in tests/scripts/<dialect>/.
+SCRIPTS = sorted((REPO / "tests" / "scripts").glob("**/*.mprog"))
+
+
+def rule_case_dir(dialect: str) -> pathlib.Path:
+    """Per-rule cases: tests/rules/<op>/<case>.mprog for linux,
+    tests/rules/<dialect>/<op>/<case>.mprog for every other dialect."""
+    return RULES if dialect == "linux" else RULES / dialect
+
+
+RULE_CASES = sorted(RULES.glob("*/*.mprog")) + sorted(RULES.glob("*/*/*.mprog"))
 EXAMPLES = sorted((REPO / "examples").glob("*.mprog"))
 # The cgroup dialect's corpus: kernel selftest translations and per-rule cases.
 CGROUP_SCRIPTS = sorted((REPO / "tests" / "scripts" / "cgroup").glob("*.mprog"))

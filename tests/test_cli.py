@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from corpus import REPO
 
 TOUR = REPO / "examples" / "tour.mprog"
@@ -114,3 +116,26 @@ def test_unreadable_file_exits_2(tmp_path):
     r = mprog("run", tmp_path / "missing.mprog", cwd=tmp_path)
     assert r.returncode == 2
     assert r.stderr == f"{tmp_path / 'missing.mprog'}: cannot read file: No such file or directory\n"
+
+
+def test_rfc_dialect_is_refused_by_the_kernel_backend_by_name():
+    """Independent of a live kernel: the dialect check names what the
+    kernel implements (checker.kernel.backend._kernel_dialect)."""
+    from checker.errors import BackendUnavailable
+    from checker.kernel.backend import _kernel_dialect
+    assert _kernel_dialect("linux").name == "linux"
+    with pytest.raises(BackendUnavailable, match=r"implements the linux dialect, not 'rfc' \(the 2023 proposal"):
+        _kernel_dialect("rfc")
+
+
+def test_rfc_run_prints_stored_flags(tmp_path):
+    p = tmp_path / "r.mprog"
+    p.write_text("dialect rfc\ndev_add veth0\nload a\nload b\nattach a veth0 ingress first\n"
+                 "link_create l b veth0 ingress last\nquery veth0 ingress\n")
+    r = mprog("run", p, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "-> ok count 2 rev 3 [a{FIRST} b@l{LAST}]  [query/ok]" in r.stdout
+    assert "veth0 ingress: count 2 rev 3 [a{FIRST} b@l{LAST}]" in r.stdout
+    r = mprog("run", "--json", p, cwd=tmp_path)
+    q = json.loads(r.stdout)["steps"][-1]["query"]
+    assert q["flags"] == [["FIRST"], ["LAST"]]

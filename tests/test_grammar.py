@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from checker.syntax import grammar as grammar_ref
 from checker.errors import BadInput
@@ -15,13 +16,13 @@ from checker.syntax.render import render_step
 from checker.syntax.script import read_script
 from checker.fuzz.strategies import sequences
 
-from corpus import CGROUP_RULE_CASES, CGROUP_SCRIPTS, EXAMPLES, RULE_CASES, SCRIPTS
+from corpus import EXAMPLES, RULE_CASES, SCRIPTS
 
 HEADER = "dev_add veth0\nload p1\nload p2\nload x1 type xdp\nlink_create l1 p2 veth0 ingress\n"
 
 
 def all_fixture_lines():
-    for path in SCRIPTS + RULE_CASES + EXAMPLES + CGROUP_SCRIPTS + CGROUP_RULE_CASES:
+    for path in SCRIPTS + RULE_CASES + EXAMPLES:
         for lineno, text in enumerate(path.read_text().splitlines(), 1):
             yield path.name, lineno, text
 
@@ -46,7 +47,7 @@ def _normal(s):
     return s
 
 
-@given(sequences(max_requests=20))
+@given(st.one_of(sequences(max_requests=20), sequences(max_requests=20, dialect="rfc")))
 def test_render_then_parse_is_identity_for_both_parsers(steps):
     for s in steps:
         text = render_step(s)
@@ -72,13 +73,27 @@ BAD = [
     ("query veth0 ingress => ok [p2@p1]", 6, 31, "unknown link 'p1' in the expected order"),
     ("dialect linux", 6, 1, "'dialect' must be the first statement"),
     ("link_create l1 p1 veth0 egress", 6, 13, "duplicate declaration of link 'l1'"),
+    ("attach p1 veth0 ingress first", 6, 25, "unknown flag 'FIRST' in dialect 'linux'"),
+    ("detach p1 veth0 ingress flags=LAST", 6, 31, "unknown flag 'LAST' in dialect 'linux'"),
+    ("query veth0 ingress => ok [p1{FIRST}]", 6, 30, "queries of dialect 'linux' report no stored flags"),
+    ("query veth0 ingress => ok [p1{FIRST", 6, 36, "unexpected end of line"),
+]
+
+RFC = "dialect rfc\n" + HEADER
+BAD_RFC = [
+    ("query veth0 ingress => ok [p1{FRIST}]", 7, 31, "unknown flag 'FRIST' in dialect 'rfc' (did you mean 'FIRST'?)"),
+    ("query veth0 ingress => ok [p1{PREORDER}]", 7, 31, "unknown flag 'PREORDER' in dialect 'rfc'"),
+    ("attach p1 veth0 ingress before p2 replace p2", 7, 35, "passes the replaced program and the relative"),
+    ("attach p1 veth0 ingress rev 4294967296", 7, 29, "expected_revision must be an integer from 0 to 4294967295"),
+    ("attach p1 veth0 ingress flags=PREORDER", 7, 31, "unknown flag 'PREORDER' in dialect 'rfc'"),
 ]
 
 
-@pytest.mark.parametrize("body,line,col,fragment", BAD, ids=[b[0] for b in BAD])
-def test_bad_input_is_located_and_explained(body, line, col, fragment):
+@pytest.mark.parametrize("head,body,line,col,fragment", [(HEADER,) + b for b in BAD] + [(RFC,) + b for b in BAD_RFC],
+                         ids=[b[0] for b in BAD] + [f"rfc: {b[0]}" for b in BAD_RFC])
+def test_bad_input_is_located_and_explained(head, body, line, col, fragment):
     with pytest.raises(BadInput) as ei:
-        read_script("bad.mprog", HEADER + body + "\n")
+        read_script("bad.mprog", head + body + "\n")
     e = ei.value
     assert fragment in e.message
     assert (e.path, e.line, e.column) == ("bad.mprog", line, col)
@@ -86,6 +101,34 @@ def test_bad_input_is_located_and_explained(body, line, col, fragment):
     assert rendered[0].startswith(f"bad.mprog:{line}:{col}: ")
     assert rendered[1].strip() == body
     assert rendered[2].index("^") - 4 == col - 1
+
+
+STORED = [
+    ("attach p1 veth0 ingress first last before id p2 rev 3",
+     dict(flags=("BEFORE", "FIRST", "LAST", "ID"), relative="p2", expected_revision=3)),
+    ("attach p1 veth0 ingress flags=LAST|FIRST", dict(flags=("FIRST", "LAST"))),
+    ("detach veth0 ingress last", dict(flags=("LAST",))),
+    ("link_create l2 p1 veth0 egress first after link l1", dict(flags=("AFTER", "FIRST", "LINK"), relative="l1")),
+]
+
+
+@pytest.mark.parametrize("text,fields", STORED, ids=[t for t, _ in STORED])
+def test_first_last_words_set_the_flags_in_both_parsers(text, fields):
+    fast, ref = parse_line_fast(text, 1), grammar_ref.parse_line(text, "<t>", 1)
+    assert fast == ref
+    for k, v in fields.items():
+        assert getattr(fast, k) == v, k
+    assert parse_line_fast(render_step(fast), 1) == fast
+
+
+def test_stored_flags_in_expectations_parse_canonically_and_render_back():
+    text = "query veth0 ingress => ok count 3 rev 4 [p1{LAST|FIRST} p2@l1 p3@l2{LAST}]"
+    fast, ref = parse_line_fast(text, 1), grammar_ref.parse_line(text, "<t>", 1)
+    assert fast == ref
+    assert fast.expect.flags == (("FIRST", "LAST"), (), ("LAST",))
+    assert render_step(fast) == "query veth0 ingress => ok count 3 rev 4 [p1{FIRST|LAST} p2@l1 p3@l2{LAST}]"
+    bare = parse_line_fast("query veth0 ingress => ok [p1 p2@l1]", 1)
+    assert bare.expect.flags is None     # no braces: one form for "all stored flags 0"
 
 
 def test_unknown_dialect_is_bad_input():

@@ -55,3 +55,36 @@ def test_full_hook_never_exceeds_max(steps):
         _, w = step(w, s)
         for h in hooks(w).values():
             assert h is None or len(h.slots) <= 63
+
+
+# The rfc dialect: its pins (spec/rfc/invariants.md RFC-*) after every step.
+FIRST, LAST = 1 << 5, 1 << 6
+
+
+@given(sequences(dialect="rfc"))
+def test_rfc_pins_hold_after_every_step(steps):
+    w = World()
+    for s in steps:
+        out, w2 = step(w, s, "rfc")
+        if not out.ok:
+            assert w2 == w, f"{s.op} failed with {out.errno} but changed the world"
+        for (d, dir), h in hooks(w2).items():
+            if h is None:
+                continue
+            n = len(h.slots)
+            progs = [x[0] for x in h.slots]
+            assert len(progs) == len(set(progs)) and n <= 63 and h.revision >= 1
+            for i, (p, l, f) in enumerate(h.slots):
+                assert f & ~(FIRST | LAST) == 0
+                assert not f & FIRST or i == 0, f"FIRST off the head: {h.slots}"
+                assert not f & LAST or i == n - 1, f"LAST off the tail: {h.slots}"
+                assert f != FIRST | LAST or n == 1, f"FIRST|LAST not alone: {h.slots}"
+                if l is not None:
+                    assert w2.links[l].flags == f, "a link's slot keeps the link's stored pins"
+            before = hooks(w).get((d, dir))
+            for p, l, f in (before.slots if before is not None else ()):
+                after = [x[2] for x in h.slots if x[:2] == (p, l)]
+                dropped = s.op == "attach" and "REPLACE" in s.flags and p in (s.replace, s.relative)
+                if f and after and not dropped:
+                    assert after[0] == f, f"pin of {p} changed by {s}"
+        w = w2

@@ -1,20 +1,25 @@
-"""Per-rule cases (tests/rules/<op>/<case>.mprog): for every spec rule, a
-step decided by that rule (marked ``#! rule``) and, for error rules, a near
-miss that gets past it (marked ``#+ rule``).  Every line carries an
-expectation, and queries after each change pin order, owners and revision."""
+"""Per-rule cases (tests/rules/<op>/<case>.mprog for linux,
+tests/rules/<dialect>/<op>/<case>.mprog for the others): for every spec rule,
+a step decided by that rule (marked ``#! rule``) and, for error rules, a
+near miss that gets past it (marked ``#+ rule``).  Every line carries an
+expectation, and queries after each change pin order, owners, revision (and
+stored flags where the dialect reports them).
+
+A delta dialect's cases cover its changed rules; its inherited rules are
+decided by its parent's cases (the same rule, the same text)."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
+from checker import dialects
 from checker.exec import Executor
-from checker.dialects.linux import LINUX
 from checker.runner import run_steps
 from checker.syntax.render import render_step
 from checker.syntax.script import read_script
 
-from corpus import REPO, RULE_CASES
+from corpus import RULE_CASES, rule_case_dir
 
 MARK = re.compile(r"#([!+])\s*([a-z_]+/[a-z\-]+)")
 
@@ -27,12 +32,17 @@ def markers(path):
     return out
 
 
-@pytest.mark.parametrize("path", RULE_CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def cases(dialect: str) -> list:
+    return sorted(rule_case_dir(dialect).glob("*/*.mprog"))
+
+
+@pytest.mark.parametrize("path", RULE_CASES, ids=lambda p: str(p.relative_to(rule_case_dir("linux"))))
 def test_rule_case(path):
     script = read_script(str(path))
+    assert path in cases(script.dialect), f"a {script.dialect} case outside {rule_case_dir(script.dialect)}"
     marks = markers(path)
     problems = []
-    for r in run_steps(script.steps, Executor()):
+    for r in run_steps(script.steps, Executor(script.dialect)):
         s, o = r.step, r.outcome
         if s.expect is None:
             problems.append(f"line {s.line}: no expectation")
@@ -47,16 +57,35 @@ def test_rule_case(path):
     assert problems == []
 
 
-def test_every_rule_has_a_case_with_a_decided_step():
-    decided, near = set(), set()
-    for path in RULE_CASES:
+def decided(dialect: str) -> tuple[set, set]:
+    """(rules decided by a ``#!`` step, rules with a ``#+`` near miss) in a
+    dialect's own cases."""
+    dec, near = set(), set()
+    for path in cases(dialect):
         for ms in markers(path).values():
             for kind, rule in ms:
-                (decided if kind == "!" else near).add(rule)
-    assert sorted(set(LINUX) - decided) == []
-    assert sorted(decided - set(LINUX)) == []
-    errors = {r for r, e in LINUX.items() if e != "ok"}
+                (dec if kind == "!" else near).add(rule)
+    return dec, near
+
+
+def covered(d) -> set:
+    """Rules of ``d`` decided by its own cases or, inherited, by its parent's."""
+    own = decided(d.name)[0]
+    if d.parent is None:
+        return own
+    return own | (covered(dialects.get(d.parent)) & (set(d.rules) - d.changed))
+
+
+@pytest.mark.parametrize("name", sorted(dialects.names()))
+def test_every_rule_has_a_case_with_a_decided_step(name):
+    d = dialects.get(name)
+    own, near = decided(name)
+    assert sorted(own - set(d.rules)) == [], "markers naming rules of another dialect"
+    mine = set(d.rules) if d.parent is None else set(d.changed)
+    assert sorted(mine - own) == [], "rules without a case of their own"
+    assert sorted(set(d.rules) - covered(d)) == []
+    errors = {r for r in mine if d.rules[r] != "ok"}
     assert sorted(errors - near) == [], "error rules without a near-miss case"
-    for rule in LINUX:
+    for rule in mine:
         op, case = rule.split("/")
-        assert (REPO / "tests" / "rules" / op / f"{case}.mprog").exists(), rule
+        assert (rule_case_dir(name) / op / f"{case}.mprog").exists(), rule

@@ -1,6 +1,7 @@
 """Every script in tests/scripts/ (the kernel selftests tc_opts.c / tc_links.c,
-translated) and examples/ passes on the reference executor: every errno,
-count, revision, order and link owner it asserts."""
+translated; tests/scripts/rfc/: the v2 FIRST/LAST selftests) and examples/
+passes on the reference executor of its dialect: every errno, count,
+revision, order, link owner and stored flag it asserts."""
 from __future__ import annotations
 
 import pytest
@@ -23,7 +24,7 @@ def failures_of(path) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("path", SCRIPTS + EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SCRIPTS + EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_script_expectations_hold(path):
     assert failures_of(path) == []
 
@@ -34,3 +35,23 @@ def test_selftest_corpus_is_present():
                  "test_tc_opts_query_target", "test_tc_links_basic", "test_tc_links_replace_target",
                  "test_tc_opts_chain_mixed", "test_tc_links_dev_cleanup_target"):
         assert must in names, f"missing selftest translation {must}"
+
+
+# serial_test_tc_opts_<name> / serial_test_tc_links_<name> of the v2 series (7 Jun 2023)
+RFC_OPTS = ("basic", "first", "last", "both", "before", "after", "revision", "chain_classic",
+            "replace", "invalid", "prepend", "append", "dev_cleanup", "mixed", "demixed", "detach",
+            "detach_before", "detach_after")
+RFC_LINKS = ("basic", "first", "last", "both", "before", "after", "revision", "chain_classic",
+             "replace", "invalid", "prepend", "append", "dev_cleanup")
+
+
+def test_rfc_selftest_corpus_is_complete():
+    rfc = {p.stem: p for p in SCRIPTS if p.parent.name == "rfc"}
+    want = {f"test_tc_opts_{n}" for n in RFC_OPTS} | {f"test_tc_links_{n}" for n in RFC_LINKS}
+    assert sorted(rfc) == sorted(want)
+    expectations = 0
+    for p in rfc.values():
+        script = read_script(str(p))
+        assert script.dialect == "rfc", p.name
+        expectations += sum(s.expect is not None for s in script.steps)
+    assert expectations == 1160

@@ -14,10 +14,10 @@ from checker.syntax.render import render_script
 from checker.syntax.script import read_script
 from checker.syntax.vectors import dumps_vector, read_vector
 
-from corpus import CGROUP_RULE_CASES, CGROUP_SCRIPTS, EXAMPLES, REPO, RULE_CASES, SCRIPTS
+from corpus import EXAMPLES, REPO, RULE_CASES, SCRIPTS
 
 SCHEMA = json.loads((REPO / "spec" / "vector.schema.json").read_text())
-FIXTURES = SCRIPTS + RULE_CASES + EXAMPLES + CGROUP_SCRIPTS + CGROUP_RULE_CASES
+FIXTURES = SCRIPTS + RULE_CASES + EXAMPLES
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")

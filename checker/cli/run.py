@@ -11,33 +11,34 @@ import sys
 
 from ..backend import open_backend
 from ..errors import BackendUnavailable, BadInput
-from ..runner import format_entries, outcome_summary, run_steps
+from ..runner import outcome_summary, query_summary, run_steps, stored_flags_table
 from ..syntax.render import render_step
 from ..syntax.sources import Stream
 
 TRACE_CONTEXT = 20
 
 
-def _query_json(q):
+def _query_json(q, stored):
     if q is None:
         return None
     d = {"count": q.count, "revision": q.revision, "progs": list(q.progs), "links": list(q.links)}
+    if stored is not None:    # stored flags as names, one list per entry (spec/vectors.md)
+        d["flags"] = [list(stored.decode(f)) for f in q.flags]
     if q.mode is not None:
         d["mode"] = q.mode
     return d
 
 
-def _print_hooks(hooks, out) -> None:
+def _print_hooks(hooks, out, stored) -> None:
     for (dev, dir), q in sorted(hooks.items()):
-        mode = f" mode {q.mode}" if q.mode is not None else ""
-        print(f"  {dev} {dir}: count {q.count} rev {q.revision} {format_entries(q.progs, q.links)}{mode}",
-              file=out)
+        print(f"  {dev} {dir}: {query_summary(q, stored)}", file=out)
 
 
 def run_file(path: str, backend_kind: str, as_json: bool, out) -> int:
     """Run one file; returns 0 (passed) or 1 (an expectation failed)."""
     with Stream(path) as stream:
         backend = open_backend(backend_kind, stream.dialect)
+        stored = stored_flags_table(stream.dialect)
         try:
             trace = collections.deque(maxlen=TRACE_CONTEXT)
             steps_json, failed = [], 0
@@ -47,11 +48,11 @@ def run_file(path: str, backend_kind: str, as_json: bool, out) -> int:
                     o = r.outcome
                     if as_json:
                         steps_json.append({"index": r.index, "line": r.step.line, "errno": o.errno,
-                                           "rule": o.rule, "query": _query_json(o.query),
+                                           "rule": o.rule, "query": _query_json(o.query, stored),
                                            "failures": r.failures})
                         failed += not r.passed
                         continue
-                    line = f"  step {r.index} (line {r.step.line}): {render_step(r.step)}\n      -> {outcome_summary(o)}"
+                    line = f"  step {r.index} (line {r.step.line}): {render_step(r.step)}\n      -> {outcome_summary(o, stored)}"
                     if o.rule:
                         line += f"  [{o.rule}]"
                     if not stream.has_expectations:
@@ -71,7 +72,7 @@ def run_file(path: str, backend_kind: str, as_json: bool, out) -> int:
                 print(json.dumps({"file": path, "passed": not failed, "steps": steps_json}), file=out)
             elif not stream.has_expectations:
                 print(f"{path}: final state ({backend.name} backend)", file=out)
-                _print_hooks(backend.hooks(), out)
+                _print_hooks(backend.hooks(), out, stored)
             elif not failed:
                 print(f"ok   {path}", file=out)
             return 1 if failed else 0

@@ -17,11 +17,15 @@ and one line in ``_ALL`` below.
 """
 from __future__ import annotations
 
-from . import cgroup, linux
+from . import cgroup, linux, rfc
 from .base import Dialect
 
 # One line per dialect.
-_ALL = (linux.DIALECT, cgroup.DIALECT)
+_ALL = (
+    linux.DIALECT,
+    rfc.DIALECT,
+    cgroup.DIALECT,
+)
 _REGISTRY: dict = {d.name: d for d in _ALL}
 
 

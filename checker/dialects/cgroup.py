@@ -234,6 +234,7 @@ DIALECT = Dialect(
     ops=OPS,
     executor="checker.exec.cgroup",
     encoding=None,
+    plan="checker.smt.plan_cgroup",
     kernel="cgroup",
     target="cgroup",
     spec="spec/cgroup",

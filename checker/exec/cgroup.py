@@ -253,8 +253,8 @@ def op_query(w: World, s: Step):
     cap = QUERY_DEFAULT_COUNT if s.count is None else s.count
     n = len(progs)
     if cap == 0 or n == 0:
-        return "query/count-only", w, QueryResult(n, rev, (), (), mode), ()
-    q = QueryResult(n, rev, progs[:cap], links[:cap], mode)
+        return "query/count-only", w, QueryResult(n, rev, (), (), mode=mode), ()
+    q = QueryResult(n, rev, progs[:cap], links[:cap], mode=mode)
     if cap < n:
         raise QueryErr("ENOSPC", "query/truncated", q)
     return rule, w, q, ()
@@ -374,7 +374,7 @@ def list_result(lst: CgList) -> QueryResult:
     """A plain query of one list, as both backends report it."""
     progs = tuple(e[0] for e in lst.entries)
     return QueryResult(len(progs), lst.revision, progs,
-                       owners_by_program(progs, tuple(e[1] for e in lst.entries)), MODES[lst.mode])
+                       owners_by_program(progs, tuple(e[1] for e in lst.entries)), mode=MODES[lst.mode])
 
 
 def hooks(w: World) -> dict[tuple[str, str], QueryResult]:

@@ -24,7 +24,7 @@ from ..errors import SpecCrash
 from ..model import Ref
 from .driver import Err
 from .objects import resolve_relative
-from .world import Device, Hook, World
+from .world import Hook, World
 
 UNSET = -34          # mprog.c initialises idx to -ERANGE: "no rule has chosen yet"
 
@@ -89,7 +89,8 @@ def core_attach(w: World, hook: Hook, prog: str, link: Optional[str], old: Optio
     # Verify the prog is not on this hook already, whoever owns it.
     if any(p == prog for p, _ in slots):
         raise Err("EEXIST", "attach/prog-exists")
-    rel = resolve_relative(w, bool(bits & LINK), bool(bits & ID), relative, w.progs[prog].type)
+    rel = resolve_relative(w, bool(bits & LINK), bool(bits & ID), relative, w.progs[prog].type,
+                           "relative/type-mismatch")
     idx = UNSET
     if bits & REPLACE:
         idx = _pos_exact(slots, old, link, "attach/replace-missing", "attach/replace-owner")
@@ -121,7 +122,7 @@ def core_detach(w: World, hook: Hook, prog: Optional[str], link: Optional[str],
     if not slots:
         raise Err("ENOENT", "detach/empty")      # d210f9735e13
     rel = resolve_relative(w, bool(bits & LINK), bool(bits & ID), relative,
-                           w.progs[prog].type if prog else None)
+                           w.progs[prog].type if prog else None, "relative/type-mismatch")
     idx = UNSET
     if prog is not None:
         idx = _pos_exact(slots, prog, link, "detach/prog-missing", "detach/prog-owner")
@@ -137,11 +138,3 @@ def core_detach(w: World, hook: Hook, prog: Optional[str], link: Optional[str],
     if slots[k][1] is not None and link is None:
         raise Err("EBUSY", "detach/link-owned")
     return Hook(slots[:k] + slots[k + 1:], hook.revision + 1)
-
-
-def settle(dev: Device, dir: str, hook: Hook) -> tuple[Device, tuple]:
-    """After a successful detach: tcx frees an empty bundle unless a clsact
-    qdisc holds it; the revision is then forgotten (hook/free-when-empty)."""
-    if not hook.slots and not dev.clsact:
-        return dev.with_hook(dir, None), ("hook/free-when-empty",)
-    return dev.with_hook(dir, hook), ()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
-Slot = tuple  # (prog: str, link: str | None)
+Slot = tuple  # (prog: str, link: str | None[, stored flags: int])
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +35,13 @@ class Prog:
 class Link:
     """A link.  ``dev`` is None once defunct (detached, device gone); the
     link keeps holding ``prog`` while its fd is open.  ``dir`` is the attach
-    point (the vector key of spec/vectors.md)."""
+    point (the vector key of spec/vectors.md).  ``flags``: what the link
+    stores from its creation flags (rfc: FIRST/LAST; 0 in linux)."""
     prog: str
     dev: Optional[str]
     dir: str
     fd_open: bool = True
+    flags: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,24 +18,31 @@ RAW_ID = Raw(2147483000)      # an id that names nothing
 DIRS = ("ingress", "egress")
 
 
-def _flags(draw, position: bool = True) -> tuple:
+# Stray bits per dialect: valid kernel flags (or none) the mprog mask rejects.
+_STRAY = {"linux": ["ALLOW_MULTI", "PREORDER", 1 << 10], "rfc": ["ALLOW_MULTI", 1 << 10]}
+
+
+def _flags(draw, position: bool = True, dialect: str = "linux") -> tuple:
     flags = []
     if position:
         flags += draw(st.sampled_from([[], ["BEFORE"], ["AFTER"], ["BEFORE"], ["AFTER"], ["BEFORE", "AFTER"]]))
+    if dialect == "rfc":      # the proposal's pins, often enough to reach every head/tail rule
+        flags += draw(st.sampled_from([[], [], ["FIRST"], ["LAST"], ["FIRST", "LAST"]]))
     if draw(st.integers(0, 3)) == 0:
         flags.append("ID")
     if draw(st.integers(0, 4)) == 0:
         flags.append("LINK")
     if draw(st.integers(0, 30)) == 0:
-        flags.append(draw(st.sampled_from(["ALLOW_MULTI", "PREORDER", 1 << 10])))
+        flags.append(draw(st.sampled_from(_STRAY[dialect])))
     return canonical_flags(flags)
 
 
 @st.composite
 def sequences(draw, n_progs: int = 5, n_links: int = 3, devs=("d0", "d1"), max_requests: int = 30,
-              full_hook: bool = False):
+              full_hook: bool = False, dialect: str = "linux"):
     """A list of Steps: declarations, then up to ``max_requests`` requests.
-    With ``full_hook`` a prefix fills d0 ingress to 63 entries."""
+    With ``full_hook`` a prefix fills d0 ingress to 63 entries.  ``dialect``
+    "rfc" adds FIRST/LAST and names one object per request (its union)."""
     progs = [f"p{i}" for i in range(n_progs)] + ["x0"]
     steps = [Step("dev_add", dev=d) for d in devs]
     steps += [Step("load", prog=p) for p in progs[:-1]] + [Step("load", prog="x0", type="xdp")]
@@ -60,18 +67,20 @@ def sequences(draw, n_progs: int = 5, n_links: int = 3, devs=("d0", "d1"), max_r
         rev = draw(st.sampled_from([0] * 9 + [1, 2, 3]))
         rel = draw(st.one_of(st.none(), ref_pool())) if draw(st.booleans()) else None
         if op == "attach":
-            flags = _flags(draw)
+            flags = _flags(draw, dialect=dialect)
             rep = None
             if draw(st.integers(0, 3)) == 0:
                 flags = canonical_flags(flags + ("REPLACE",))
                 rep = draw(st.one_of(st.sampled_from(progs), ref_pool()))
             if rep is not None and draw(st.booleans()):
                 flags = ("REPLACE",)          # plain in-place replace
+            if rep is not None and dialect == "rfc":
+                rel = None                    # one union: the replaced program is the object
             steps.append(Step("attach", dev=dev, dir=dir, prog=draw(st.sampled_from(progs + links[:1] + [RAW_FD])),
                               flags=flags, relative=rel, replace=rep, expected_revision=rev))
         elif op == "detach":
             prog = draw(st.one_of(st.none(), st.sampled_from(progs), ref_pool()))
-            flags = _flags(draw)
+            flags = _flags(draw, dialect=dialect)
             if draw(st.integers(0, 20)) == 0:
                 flags = flags + ("REPLACE",)
             steps.append(Step("detach", dev=dev, dir=dir, prog=prog, flags=canonical_flags(flags),
@@ -85,7 +94,7 @@ def sequences(draw, n_progs: int = 5, n_links: int = 3, devs=("d0", "d1"), max_r
             name = links_left.pop(0)
             prog = draw(st.sampled_from(progs)) if draw(st.integers(0, 8)) else draw(ref_pool())
             # Links should mostly come to exist, so later requests can use them.
-            flags = _flags(draw) if draw(st.integers(0, 2)) == 0 else ()
+            flags = _flags(draw, dialect=dialect) if draw(st.integers(0, 2)) == 0 else ()
             steps.append(Step("link_create", link=name, prog=prog, dev=dev, dir=dir,
                               flags=flags, relative=rel if flags else None, expected_revision=rev))
             links.append(name)

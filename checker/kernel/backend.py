@@ -390,7 +390,7 @@ class KernelBackend:
 
 # ---------------------------------------------------------------------------
 
-def _kernel_dialect(name: str, feature: str) -> "dialects.Dialect":
+def _kernel_dialect(name: str, feature: str = "tcx") -> "dialects.Dialect":
     """The dialect ``name`` if the kernel ``feature`` this backend drives
     implements it; otherwise BackendUnavailable saying which dialects the
     running kernel does implement."""
@@ -401,7 +401,7 @@ def _kernel_dialect(name: str, feature: str) -> "dialects.Dialect":
     if d.kernel != feature:
         if d.kernel is not None:
             raise BackendUnavailable(f"dialect {name!r} runs on the {d.kernel} backend, not {feature}")
-        here = ", ".join(n for n, x in dialects.registry().items() if x.kernel is not None)
+        here = ", ".join(n for n, x in dialects.registry().items() if x.kernel == feature)
         raise BackendUnavailable(
             f"the running kernel ({os.uname().release}) implements the {here} dialect, not "
             f"{name!r} ({d.summary}; {d.kernels}); run {name!r} on the model backend")

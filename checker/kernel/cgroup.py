@@ -243,7 +243,7 @@ class CgroupBackend(KernelBackend):
         else:
             links = owners_by_program(progs, self._owners(cgroup, at, full))
         return QueryResult(q.count, q.revision, progs[:shown], links[:shown],
-                           MODES.get(q.attach_flags, hex(q.attach_flags)))
+                           mode=MODES.get(q.attach_flags, hex(q.attach_flags)))
 
     def _owners(self, cgroup: str, at: int, prog_ids: tuple) -> tuple:
         """Link owners of a list as its links report them: each of this

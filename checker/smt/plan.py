@@ -42,6 +42,7 @@ from typing import Callable, Optional, Union
 
 import z3
 
+from .. import dialects
 from ..dialects.linux import ATTACH_TYPE, MPROG_MAX
 from ..syntax.directives import Directive, DirectiveSet
 from ..errors import BackendUnavailable, BadInput, SpecCrash
@@ -113,9 +114,8 @@ def state_from_script(path: str, hook: str) -> HookState:
     final state of hook ``DEV:DIR``."""
     from ..syntax.sources import load
     script = load(path)
-    if script.dialect == "cgroup":
-        from . import plan_cgroup
-        return plan_cgroup.state_from_script(path, hook, script)
+    if (unit := _unit(script.dialect)) is not None:
+        return unit.state_from_script(path, hook, script)
     if script.dialect != "linux":
         raise BadInput(f"the script's dialect is {script.dialect!r}; plans are for linux and cgroup",
                        path, 1, 1)
@@ -137,7 +137,6 @@ def state_from_script(path: str, hook: str) -> HookState:
 
 def _parse_hook(hook: str, dialect: str = "linux") -> tuple[str, str]:
     """``DEV:DIR`` (linux) or ``CGROUP:POINT`` (cgroup)."""
-    from .. import dialects
     points = tuple(dialects.get(dialect).attach_points)
     what = "DEV:DIR with DIR" if dialect == "linux" else "CGROUP:POINT with POINT"
     dev, sep, dir = hook.partition(":")
@@ -223,9 +222,8 @@ def state_from_live(hook: str, netns: Optional[str] = None) -> HookState:
     if CGROUP_POINT_RE.match(point):
         if netns is not None:
             raise BadInput("--netns goes with a tcx hook, not a cgroup", "--netns", 0, 0)
-        from . import plan_cgroup
         _parse_hook(f"cg:{point}", "cgroup")
-        return plan_cgroup.state_from_live(target, point)
+        return _unit("cgroup").state_from_live(target, point)
     dev, dir = _parse_hook(hook)
     live = read_hook(dev, dir, netns)
     source = f"live query of {dev} {dir}" + (f" in {netns}" if netns else "")
@@ -376,11 +374,16 @@ class Target:
     requests: Callable         # (state, final, moved, new) -> (steps, revision)
 
 
+def _unit(dialect: str):
+    """The dialect's plan unit (checker.smt.plan_cgroup), None for tcx hooks
+    (this module): taken from the registry, so this module imports none."""
+    d = dialects.get(dialect)
+    return d.unit("plan") if d.plan else None
+
+
 def _target(state: HookState) -> Target:
-    if state.dialect == "cgroup":
-        from . import plan_cgroup          # imports this module: not at the top
-        return plan_cgroup.TARGET
-    return TCX
+    unit = _unit(state.dialect)
+    return unit.TARGET if unit is not None else TCX
 
 
 def synthesize(state: HookState, ds: DirectiveSet, timeout_s: Optional[float] = None) -> Plan:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 
 from ..model import Expect, Raw
-from .lexicon import (FLAG_RE, INT_RE, MODE_WORDS, NAME_RE, RESULT_RE, build_step,
+from ..flags import canonical
+from .lexicon import (FLAG_RE, INT_RE, MODE_WORDS, NAME_RE, RESULT_RE, build_step, entries_fields,
                       is_attach_point, target_key)
 
-_TOKEN = re.compile(r"=>|[\[\]@=|]|[^\s\[\]@=|]+")
+_TOKEN = re.compile(r"=>|[\[\]@=|{}]|[^\s\[\]@=|{}]+")
 # Words that start an option (a NAME equal to one of these is the keyword).
-_OPTION_WORDS = {"before", "after", "replace", "rev", "flags", "relative",
+_OPTION_WORDS = {"before", "after", "first", "last", "replace", "rev", "flags", "relative",
                  "expected_revision", "id", "link", "=>"}
+_PINS = {"first": "FIRST", "last": "LAST"}
 
 
 class Reject(Exception):
@@ -75,6 +77,10 @@ def _options(t: list, i: int, end: int, allowed: str):
                 fields["relative"] = _obj(t[i]); i += 1
             elif i < end and t[i] not in _OPTION_WORDS and t[i] != "=":
                 fields["relative"] = _obj(t[i]); i += 1
+            continue
+        if allowed == "attach" and w in _PINS:
+            flags.append(_PINS[w])
+            i += 1
             continue
         if allowed == "query" and w == "effective":
             fields["query_flags"] = 1; i += 1
@@ -147,21 +153,42 @@ def _expectation(t: list, i: int) -> Expect:
             fields["mode"] = t[i + 1]
             i += 2
         elif w == "[":
-            progs, links = [], []
+            entries = []
             i += 1
             while i < len(t) and t[i] != "]":
-                progs.append(_name(t[i]))
+                prog = _name(t[i])
+                link = None
                 if i + 2 < len(t) and t[i + 1] == "@":
-                    links.append(_name(t[i + 2])); i += 3
+                    link = _name(t[i + 2]); i += 3
                 else:
-                    links.append(None); i += 1
+                    i += 1
+                stored = ()
+                if i < len(t) and t[i] == "{":
+                    stored, i = _stored(t, i + 1)
+                entries.append((prog, link, stored))
             if i >= len(t):
                 raise Reject
-            fields["progs"], fields["links"] = tuple(progs), tuple(links)
+            fields.update(entries_fields(entries))
             i += 1
         else:
             raise Reject
     return Expect(**fields)
+
+
+def _stored(t: list, i: int):
+    """Flag names up to the closing brace: (canonical names, index after it)."""
+    names = []
+    while True:
+        if i >= len(t) or not FLAG_RE.match(t[i]):
+            raise Reject
+        names.append(t[i])
+        i += 1
+        if i < len(t) and t[i] == "|":
+            i += 1
+            continue
+        if i < len(t) and t[i] == "}":
+            return canonical(names), i + 1
+        raise Reject
 
 
 def parse_line_fast(text: str, lineno: int):

@@ -17,7 +17,8 @@ import lark
 from .. import dialects
 from ..errors import BadInput
 from ..model import Expect, Raw, Step
-from .lexicon import merge_options, target_key
+from ..flags import canonical
+from .lexicon import entries_fields, merge_options, target_key
 from .validate import did_you_mean
 
 # Friendly names for terminals in "expected ..." messages.
@@ -28,6 +29,7 @@ _TERMINAL_NAMES = {
     "ID_KW": "'id'", "LINK_KW": "'link'", "DEV_ADD": "'dev_add'", "DEV_DEL": "'dev_del'",
     "CLSACT_ADD": "'clsact_add'", "CLSACT_DEL": "'clsact_del'",
     "CGROUP_POINT": "a cgroup attach point", "MODE": "'none', 'override' or 'multi'",
+    "FIRST_KW": "'first'", "LAST_KW": "'last'",
 }
 
 
@@ -175,6 +177,9 @@ class _ToStep(lark.Transformer):
             fields["relative"] = rel
         return ("opt", flags, fields)
 
+    def pin(self, c):
+        return ("opt", [str(c[0]).upper()], {})
+
     def target(self, c):
         flags = [("ID" if str(t) == "id" else "LINK") for t in c[:-1]]
         return (flags, _obj(c[-1]))
@@ -239,10 +244,15 @@ class _ToStep(lark.Transformer):
         return {"mode": str(c[0])}
 
     def entries(self, c):
-        return {"progs": tuple(p for p, _ in c), "links": tuple(l for _, l in c)}
+        return entries_fields(c)
 
     def entry(self, c):
-        return (str(c[0]), str(c[1]) if len(c) > 1 else None)
+        stored = c[-1] if isinstance(c[-1], tuple) else ()
+        names = [x for x in c if not isinstance(x, tuple)]
+        return (str(names[0]), str(names[1]) if len(names) > 1 else None, stored)
+
+    def stored(self, c):
+        return canonical([str(t) for t in c])
 
 
 def _with_options(step: Step, opts) -> Step:

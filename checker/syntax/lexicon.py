@@ -37,6 +37,15 @@ def target_key(point: str) -> str:
     return "cgroup" if CGROUP_POINT_RE.match(point) else "dev"
 
 
+def entries_fields(entries) -> dict:
+    """Expect fields of a parsed entry list [(prog, link, stored names)]:
+    ``flags`` only when some entry has stored flags (Expect.flags)."""
+    fields = {"progs": tuple(e[0] for e in entries), "links": tuple(e[1] for e in entries)}
+    if any(e[2] for e in entries):
+        fields["flags"] = tuple(e[2] for e in entries)
+    return fields
+
+
 def merge_options(step: Step, flags: list, fields: dict) -> Step:
     if flags:
         fields["flags"] = canonical(list(step.flags) + flags)

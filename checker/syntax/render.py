@@ -70,6 +70,10 @@ def render_step(s: Step) -> str:
         elif s.prog is not None:
             out.append(_r(s.prog))
         out += [_target(s), s.dir]
+        for f in ("FIRST", "LAST"):
+            if f in flags:
+                flags.remove(f)
+                out.append(f.lower())
         pos = [f for f in ("BEFORE", "AFTER") if f in flags]
         if len(pos) == 1:
             flags.remove(pos[0])
@@ -99,11 +103,22 @@ def render_expect(e: Expect) -> str:
     if e.revision is not None:
         out += ["rev", str(e.revision)]
     if e.progs is not None:
-        links = e.links or (None,) * len(e.progs)
-        out.append("[" + " ".join(p if l is None else f"{p}@{l}" for p, l in zip(e.progs, links)) + "]")
+        out.append(entries_text(e.progs, e.links, e.flags))
     if e.mode is not None:
         out += ["mode", e.mode]
     return " ".join(out)
+
+
+def entries_text(progs, links, stored=None) -> str:
+    """``[p p@l p{FIRST|LAST}]``: run order, owners, stored flags (names, or
+    raw bits for bits the dialect has no name for; none shown = 0)."""
+    links = links or (None,) * len(progs)
+    stored = stored or ((),) * len(progs)
+    out = []
+    for p, l, f in zip(progs, links, stored):
+        text = p if l is None else f"{p}@{l}"
+        out.append(text + ("{" + _flags_text(f) + "}" if f else ""))
+    return "[" + " ".join(out) + "]"
 
 
 def render_script(script: Script) -> str:

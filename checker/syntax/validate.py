@@ -38,6 +38,12 @@ def column_of(text: str | None, word) -> int:
     return m.start() + 1 if m else 1
 
 
+def _brace_col(text: str | None):
+    """Column of the first stored-flags brace of an expectation, if any."""
+    i = text.find("{") if text else -1
+    return i + 1 if i >= 0 else None
+
+
 class Validator:
     def __init__(self, path: str, dialect: str = "linux"):
         self.path = path
@@ -148,11 +154,17 @@ class Validator:
             if isinstance(f, str):
                 if f not in d.flags:
                     known = d.flags.names()
+                    # the sugar words first/last stand for FIRST/LAST in the text
+                    word = f.lower() if text and f not in text and f in ("FIRST", "LAST") else f
                     raise self._fail(f"unknown flag {f!r} in dialect {d.name!r}" + did_you_mean(f, known)
-                                     + f" (known: {', '.join(known)}, or a number)", s, text, f)
+                                     + f" (known: {', '.join(known)}, or a number)", s, text, word)
             elif isinstance(f, bool) or not isinstance(f, int) or not 0 < f < U32:
                 raise self._fail(f"a raw flag must be a number from 1 to {U32 - 1}, not {f!r}", s, text, f)
-        self._int(s, s.expected_revision, U64, "expected_revision", text)
+        self._int(s, s.expected_revision, 1 << d.revision_bits, "expected_revision", text)
+        if d.relative_union and s.relative is not None and s.replace is not None:
+            # v2 UAPI: relative_fd / relative_id / replace_bpf_fd are one union
+            raise self._fail(f"dialect {d.name!r} passes the replaced program and the relative "
+                             "object in one field: give one of them", s, text, "replace")
         for key in ("query_flags", "attach_flags"):
             self._int(s, getattr(s, key), U32, key, text)
         if s.count is not None:
@@ -173,6 +185,7 @@ class Validator:
         elif op == "link_create":
             self._obj(s, s.prog, "program", text)
             self._obj(s, s.relative, "relative object", text)
+            self._obj(s, s.replace, "replaced program", text)
             if not isinstance(s.link, str):
                 raise self._fail("'link_create' needs a link name", s, text)
             self._declare(s, s.link, "link", text)
@@ -230,3 +243,18 @@ class Validator:
                     raise self._fail(f"unknown link {l!r} in the expected order"
                                      + did_you_mean(l, [n for n, k in self.kinds.items() if k[0] == "link"]),
                                      s, text, l)
+        if e.flags is not None:
+            self._expect_stored(s, e, text)
+
+    def _expect_stored(self, s: Step, e, text) -> None:
+        d = self.dialect
+        if e.progs is None or len(e.flags) != len(e.progs):
+            raise self._fail("expected stored flags must have one entry per element of 'progs'", s, text)
+        if not d.query_flags:
+            raise self._fail(f"queries of dialect {d.name!r} report no stored flags; an expected "
+                             "entry cannot carry {...}", s, text, "{", col=_brace_col(text))
+        for names in e.flags:
+            for f in names:
+                if f not in d.flags:
+                    raise self._fail(f"unknown flag {f!r} in dialect {d.name!r}"
+                                     + did_you_mean(str(f), d.flags.names()), s, text, f)

@@ -21,7 +21,7 @@ VERSION = 1
 _STEP_KEYS = ("op", "dev", "cgroup", "parent", "dir", "prog", "link", "type",
               "expected_attach_type", "flags", "relative", "replace", "expected_revision",
               "old_prog", "count", "query_flags", "attach_flags", "prog_attach_flags", "expect")
-_EXPECT_KEYS = ("errno", "count", "revision", "progs", "links", "mode")
+_EXPECT_KEYS = ("errno", "count", "revision", "progs", "links", "flags", "mode")
 _TOP_KEYS = ("format", "version", "dialect", "name", "description", "steps")
 _REF_KEYS = ("prog", "link", "relative", "replace", "old_prog")
 
@@ -162,12 +162,22 @@ def _expect_from_json(e) -> Expect:
     if links is not None and (not isinstance(links, list)
                               or not all(l is None or isinstance(l, str) for l in links)):
         raise _Bad("'links' must be a list of link names or null")
+    flags = e.get("flags")
+    if flags is not None:
+        if progs is None:
+            raise _Bad("'flags' needs 'progs' (one list of stored flag names per entry)")
+        if not isinstance(flags, list) or len(flags) != len(progs) or not all(
+                isinstance(f, list) and all(isinstance(n, str) for n in f) for f in flags):
+            raise _Bad("'flags' must be a list with one list of flag names per element of 'progs'")
+        flags = tuple(canonical(f) for f in flags)
+        if not any(flags):
+            flags = None       # all zero: the same expectation as no 'flags' key
     mode = e.get("mode")
     if mode is not None and not isinstance(mode, str):
         raise _Bad("'mode' must be a string: none, override or multi")
     return Expect(e["errno"], e.get("count"), e.get("revision"),
                   tuple(progs) if progs is not None else None,
-                  tuple(links) if links is not None else None, mode)
+                  tuple(links) if links is not None else None, flags, mode)
 
 
 # --------------------------------------------------------------------------
@@ -212,6 +222,8 @@ def step_to_json(s: Step) -> dict:
         if s.expect.progs is not None:
             e["progs"] = list(s.expect.progs)
             e["links"] = list(s.expect.links)
+        if s.expect.flags is not None:
+            e["flags"] = [list(f) for f in s.expect.flags]
         if s.expect.mode is not None:
             e["mode"] = s.expect.mode
         d["expect"] = e
@@ -234,11 +246,18 @@ def dumps_vector(script: Script) -> str:
 
 
 def with_expectations(script: Script, outcomes) -> Script:
-    """The script with every step's expectation set to what a backend did."""
+    """The script with every step's expectation set to what a backend did
+    (stored flags as names of the script's dialect, where it reports them)."""
+    d = dialects.get(script.dialect)
     steps = []
     for s, o in zip(script.steps, outcomes):
         q = o.query
-        e = Expect(o.errno) if q is None else Expect(o.errno, q.count, q.revision, q.progs, q.links,
-                                                      q.mode)
+        if q is None:
+            e = Expect(o.errno)
+        else:
+            stored = None
+            if d.query_flags and any(q.flags):
+                stored = tuple(d.flags.decode(f) for f in q.flags)
+            e = Expect(o.errno, q.count, q.revision, q.progs, q.links, stored, q.mode)
         steps.append(replace(s, expect=e))
     return replace(script, steps=tuple(steps))

@@ -72,8 +72,8 @@ def test_private_subtree_and_clean_up():
     do(kb, "link_create", link="l", prog="p", **EG)
     objects = [(o.kind, o.id) for o in list(kb.progs.values()) + list(kb.links.values())]
     assert kb.hooks() == {
-        ("a", "cgroup_inet_egress"): QueryResult(1, 2, ("p",), ("l",), "multi"),
-        ("b", "cgroup_inet_egress"): QueryResult(1, 2, ("p",), (None,), "multi")}
+        ("a", "cgroup_inet_egress"): QueryResult(1, 2, ("p",), ("l",), mode="multi"),
+        ("b", "cgroup_inet_egress"): QueryResult(1, 2, ("p",), (None,), mode="multi")}
     kb.close()
     kb.close()
     assert not os.path.exists(base)
@@ -94,7 +94,7 @@ def test_never_created_and_re_added_names():
         do(kb, "attach", "ENOENT", prog="p", **EG)
         do(kb, "cgroup_add", cgroup="a")                            # a new cgroup: revision 1
         out = do(kb, "query", **EG)
-        assert out.query == QueryResult(0, 1, (), (), "none")
+        assert out.query == QueryResult(0, 1, (), (), mode="none")
 
 
 def test_release_after_rmdir_is_awaited():

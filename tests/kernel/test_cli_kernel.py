@@ -39,3 +39,16 @@ def test_diff_reports_same_and_bad_input(tmp_path):
     bad.write_text("dev_add d\nattach q d ingress\n")
     r = mprog("diff", bad, cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.startswith(f"{bad}:2:8: unknown name 'q'")
+
+
+def test_kernel_backend_refuses_a_dialect_the_kernel_does_not_implement(tmp_path):
+    """rfc runs on the model only: the kernel backend exits 2 and says which
+    dialect the running kernel implements, before it creates anything."""
+    script = REPO / "tests" / "rules" / "rfc" / "attach" / "first.mprog"
+    for cmd in (("run", "--backend", "kernel"), ("diff",)):
+        r = mprog(*cmd, script, cwd=tmp_path)
+        assert r.returncode == 2, (cmd, r.stdout, r.stderr)
+        assert "implements the linux dialect, not 'rfc'" in r.stderr, r.stderr
+        assert "run 'rfc' on the model backend" in r.stderr
+        assert "Traceback" not in r.stderr and r.stdout == ""
+    assert mprog("run", script, cwd=tmp_path).returncode == 0
