@@ -16,10 +16,15 @@ import time
 from .common import write_atomically
 
 EQUIV_NS = (4, 8, 16, 32, 63)
+CGROUP_NS = (4, 8, 16, 32, 64)
+# Statuses that establish a check: proved; vacuous (no state reaches the
+# class); sampled (cgroup classes: the encoding is proved total, the
+# executor agrees on every representative).
+ESTABLISHED = ("proved", "vacuous", "sampled")
 
 
-def _ns(n_max: int) -> list:
-    return sorted({n for n in EQUIV_NS if n <= n_max} | {n_max})
+def _ns(n_max: int, steps=EQUIV_NS) -> list:
+    return sorted({n for n in steps if n <= n_max} | {n_max})
 
 
 def _positive(text: str) -> float:
@@ -36,6 +41,10 @@ def cmd_verify(args) -> int:
     from .. import smt
     from ..dialects.linux import MPROG_MAX
 
+    cgroup = args.dialect == "cgroup"
+    if cgroup:
+        from ..dialects.cgroup import CGROUP_MAX_PROGS as MPROG_MAX     # noqa: N811
+        from ..smt import cgroup_bmc, cgroup_verify
     if not 0 <= args.n_max <= MPROG_MAX:
         print(f"mprog verify: --n-max must be from 0 to {MPROG_MAX}, not {args.n_max}")
         return 2
@@ -50,24 +59,36 @@ def cmd_verify(args) -> int:
         rs = fn()
         dt = time.perf_counter() - t0
         reports.extend(rs)
-        rows.append((label, len(rs), sum(r.status in ("proved", "vacuous") for r in rs),
+        rows.append((label, len(rs), sum(r.status in ESTABLISHED for r in rs),
                      sum(r.status == "violated" for r in rs),
-                     sum(r.status not in ("proved", "vacuous", "violated") for r in rs), dt))
+                     sum(r.status not in ESTABLISHED + ("violated",) for r in rs), dt))
         if not args.json:
             for r in rs:
                 out.print(r.line())
 
-    if args.only in (None, "equivalence"):
-        for n in _ns(args.n_max):
-            run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, args.timeout))
-        if args.exhaustive_n >= 0:
-            run(f"exhaustive N={args.exhaustive_n}",
-                lambda: smt.verify_exhaustive(args.exhaustive_n, args.timeout))
-    if args.only in (None, "invariants"):
-        run(f"invariants depth={args.depth}", lambda: smt.check_invariants(args.depth, args.timeout))
+    if cgroup:
+        if args.only in (None, "equivalence"):
+            for n in _ns(max(args.n_max, 1), CGROUP_NS):
+                run(f"classes N={n}", lambda n=n: cgroup_verify.verify_classes(n, args.timeout))
+            if args.exhaustive_n >= 0:
+                run(f"exhaustive N={args.exhaustive_n}",
+                    lambda: cgroup_verify.verify_exhaustive(args.exhaustive_n, args.timeout))
+        if args.only in (None, "invariants"):
+            run(f"invariants depth={args.depth}",
+                lambda: cgroup_bmc.check_invariants(args.depth, args.timeout)
+                + [cgroup_bmc.check_max_inductive(MPROG_MAX, args.timeout)])
+    else:
+        if args.only in (None, "equivalence"):
+            for n in _ns(args.n_max):
+                run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, args.timeout))
+            if args.exhaustive_n >= 0:
+                run(f"exhaustive N={args.exhaustive_n}",
+                    lambda: smt.verify_exhaustive(args.exhaustive_n, args.timeout))
+        if args.only in (None, "invariants"):
+            run(f"invariants depth={args.depth}", lambda: smt.check_invariants(args.depth, args.timeout))
 
     bad = [r for r in reports if r.status == "violated"]
-    unknown = [r for r in reports if r.status not in ("proved", "vacuous", "violated")]
+    unknown = [r for r in reports if r.status not in ESTABLISHED + ("violated",)]
     written = []
     for i, r in enumerate(bad):
         if r.script and args.out:
@@ -105,6 +126,9 @@ def _write(out_dir: str, base: str, text: str) -> list:
 def register(sub) -> None:
     v = sub.add_parser("verify", help="prove the z3 encoding equal to the executor and check the "
                                       "invariants (z3)")
+    v.add_argument("--dialect", choices=("linux", "cgroup"), default="linux",
+                   help="linux (default): the tcx encoding (checker.smt.equiv / bmc); cgroup: the "
+                        "cgroup encoding (checker.smt.cgroup_verify / cgroup_bmc; N up to 64)")
     v.add_argument("--n-max", type=int, default=8, metavar="N",
                    help="equivalence for hooks of up to N slots, at N = 4, 8, 16, 32, 63 up to N "
                         "(default 8; the kernel maximum is 63)")
