@@ -99,6 +99,24 @@ def bench_memory(lines: int) -> list[tuple[int, float]]:
     return out
 
 
+def bench_loads(n: int = 100_000) -> tuple[float, float]:
+    """In-process `mprog run` on n/10 and n `load` lines (the world grows by
+    one program per line): seconds each.  Linear means a ratio near 10."""
+    import contextlib
+    from checker.cli import main as cli
+    times = []
+    for k in (n // 10, n):
+        with tempfile.NamedTemporaryFile("w", suffix=".mprog", delete=False) as f:
+            f.write("dev_add d0\n" + "".join(f"load p{i} => ok\n" for i in range(k)))
+            path = f.name
+        t0 = time.perf_counter()
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+            cli(["run", path])
+        times.append(time.perf_counter() - t0)
+        os.unlink(path)
+    return times[0], times[1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=300_000)
@@ -112,6 +130,9 @@ def main() -> None:
           f"ratio {rate / split:.3f})")
     for n, mib in bench_memory(a.lines):
         print(f"memory:   mprog run on a {n:,}-line script: peak RSS {mib:.1f} MiB")
+    small, big = bench_loads()
+    print(f"scaling:  mprog run on 10,000 / 100,000 load lines: {small:.2f} s / {big:.2f} s, "
+          f"ratio {big / small:.1f} (linear: 10)")
 
 
 if __name__ == "__main__":

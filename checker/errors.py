@@ -24,8 +24,27 @@ class BadInput(Exception):
         head = f"{self.path}:{self.line}:{self.column}: {self.message}"
         if self.source_line is None:
             return head
-        caret = " " * max(self.column - 1, 0) + "^"
-        return f"{head}\n    {self.source_line.rstrip()}\n    {caret}"
+        src, col = shown_line(self.source_line.rstrip("\r\n"), self.column)
+        return f"{head}\n    {src}\n    {' ' * (col - 1)}^"
+
+
+SHOWN = 100     # characters of a source line shown around the column
+
+
+def shown_line(src: str, column: int) -> tuple[str, int]:
+    """The source line as printed under a message, and the caret's column in
+    it: one character per character (tabs and control characters become one
+    printable character each, so the caret stays under the offending one and
+    nothing reaches the terminal as a control sequence), and a long line cut
+    to a window around the column."""
+    column = max(column, 1)
+    if len(src) > SHOWN:
+        start = max(0, min(column - 1 - SHOWN // 2, len(src) - SHOWN))
+        src = ("..." if start else "") + src[start:start + SHOWN] + ("..." if start + SHOWN < len(src) else "")
+        column = column - start + (3 if start else 0)
+    src = "".join(c if c.isprintable() else ("\N{REPLACEMENT CHARACTER}" if c != "\t" else " ")
+                  for c in src)
+    return src, column
 
 
 class BackendUnavailable(Exception):

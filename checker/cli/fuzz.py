@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .common import write_atomically
+from .common import EXIT_BAD, count, make_output_dir, positive_seconds, write_files
 
 
 def cmd_fuzz(args) -> int:
@@ -14,10 +14,14 @@ def cmd_fuzz(args) -> int:
 
     from ..errors import BackendUnavailable
     from ..fuzz.campaign import run_campaign
+    from ..kernel import kernel_dialect
     from ..kernel.rcu import expedited_rcu
 
     out, err = Console(), Console(stderr=True)
+    make_output_dir(args.out)     # before the campaign: a divergence must be writable
     try:
+        # Before anything is touched (rcu_expedited): a dialect no kernel runs.
+        kernel_dialect(args.dialect)
         with expedited_rcu(args.expedited_rcu) as prev:
             if args.expedited_rcu:
                 if prev is None:
@@ -34,11 +38,10 @@ def cmd_fuzz(args) -> int:
                     bar.update(task, completed=s.progress, req=s.requests,
                                div=1 if s.shrinking else s.divergences)
 
-                summary = run_campaign(args.seed, args.max_requests, args.time, progress,
-                                       dialect=args.dialect)
+                summary = run_campaign(args.seed, args.max_requests, args.time, progress, args.dialect)
     except BackendUnavailable as e:
         print(f"mprog: the kernel backend is unavailable: {e}", file=sys.stderr)
-        return 2
+        return EXIT_BAD
 
     title = f"mprog fuzz, seed {args.seed}" + ("" if args.dialect == "linux" else f", {args.dialect}")
     t = Table(title=title)
@@ -80,33 +83,31 @@ def write_divergence(summary, out_dir: str) -> list[str]:
     steps = [replace(s, line=0, column=0) for s in d.steps]
     script = with_expectations(Script(tuple(steps), dialect=summary.dialect,
                                       name=f"divergence-{summary.seed}", description=note), d.kernel)
-    os.makedirs(out_dir, exist_ok=True)
+    make_output_dir(out_dir)
     base = os.path.join(out_dir, f"divergence-{summary.seed}")
     text = render_script(script)
     lines = text.rstrip("\n").split("\n")
     lines[-1] += f"   # model: {outcome_summary(m)} [{m.rule}]"
-    write_atomically(base + ".mprog", "\n".join(lines) + "\n")
-    write_atomically(base + ".json", dumps_vector(script))
-    return [base + ".mprog", base + ".json"]
+    return write_files([(base + ".mprog", "\n".join(lines) + "\n"),
+                        (base + ".json", dumps_vector(script))])
 
 
 def register(sub) -> None:
     f = sub.add_parser("fuzz", help="differential fuzzing: generated request sequences on the "
                                     "model and the live kernel")
-    f.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
-    from .. import dialects
-    f.add_argument("--dialect", default="linux",
-                   choices=[n for n, d in dialects.registry().items() if d.kernel],
-                   help="the dialect to fuzz against its kernel: linux (tcx hooks on veth in a "
-                        "private netns; default) or cgroup (cgroup programs in a private cgroup "
-                        "v2 subtree)")
-    f.add_argument("--max-requests", type=int, default=20000, metavar="N",
+    f.add_argument("--seed", type=count, default=0, help="hypothesis seed (default 0)")
+    f.add_argument("--dialect", default="linux", metavar="D",
+                   help="the model's dialect (default linux); the running kernel must implement it: "
+                        "linux (and its deltas) on tcx hooks of veth devices in a private netns, "
+                        "cgroup on cgroup programs in a private cgroup v2 subtree")
+    f.add_argument("--max-requests", type=count, default=20000, metavar="N",
                    help="stop after N kernel requests (default 20000)")
-    f.add_argument("--time", type=float, default=300.0, metavar="S",
+    f.add_argument("--time", type=positive_seconds, default=300.0, metavar="S",
                    help="stop after S seconds (default 300)")
     f.add_argument("--expedited-rcu", action="store_true",
                    help="set /sys/kernel/rcu_expedited=1 for the run (machine-wide; restored "
                         "on exit): tcx changes become ~150x faster")
     f.add_argument("--out", default=".", metavar="DIR",
-                   help="where a divergence is written (default: current directory)")
+                   help="where a divergence is written (default: current directory; created if "
+                        "missing, checked before the campaign starts)")
     f.set_defaults(func=cmd_fuzz)

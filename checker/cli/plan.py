@@ -11,7 +11,8 @@ import argparse
 import sys
 
 from ..errors import BackendUnavailable, BadInput
-from .common import EXIT_BAD, EXIT_SAT, EXIT_UNKNOWN, EXIT_UNSAT, write_atomically
+from .common import (EXIT_BAD, EXIT_SAT, EXIT_UNKNOWN, EXIT_UNSAT, STDOUT, check_output,
+                     stop_z3_on_signal, timeout_seconds, write_atomically)
 from .solve import core_wording
 
 PLAN_HELP = """\
@@ -30,7 +31,10 @@ def cmd_plan(args, out=None, err=None) -> int:
     from ..syntax.directives import read_directives
     from ..smt import plan as P
     out, err = out or sys.stdout, err or sys.stderr
+    stop_z3_on_signal()
     try:
+        if args.output:
+            check_output(args.output)
         if args.netns and not args.live:
             raise BadInput("--netns goes with --live (the namespace of the live device)", "--netns", 0, 0)
         if args.state:
@@ -69,7 +73,7 @@ def cmd_plan(args, out=None, err=None) -> int:
     verdict = (f"# verified on the {v.backend} backend: final [{' '.join(v.final)}] rev {v.revision}"
                if v.ok else f"# verification FAILED on the {v.backend} backend")
     text = P.script_text(state, ds, plan, verdict)
-    if args.output:
+    if args.output and args.output != STDOUT:
         write_atomically(args.output, text)
         for line in plan_summary(state, plan):
             print(line, file=out)
@@ -138,7 +142,10 @@ def register(sub) -> None:
     p.add_argument("--want", required=True, metavar="FILE", help="wanted directives (.dirs)")
     p.add_argument("--backend", choices=("model", "kernel"), default="model",
                    help="replay the plan on the reference executor (default) or the live kernel")
-    p.add_argument("-o", "--output", metavar="OUT.mprog", help="write the script here")
-    p.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help="time budget in seconds for all solver checks")
+    p.add_argument("-o", "--output", metavar="OUT.mprog",
+                   help="write the script here, atomically (a regular file only; '-': standard "
+                        "output, the default)")
+    p.add_argument("--timeout", type=timeout_seconds, default=None, metavar="S",
+                   help="time budget in seconds for all solver checks (0: no limit); running out "
+                        "gives 'unknown' (exit 3)")
     p.set_defaults(func=cmd_plan)

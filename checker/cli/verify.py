@@ -8,12 +8,13 @@ written as .mprog + JSON vector with ``--out``), 3 anything not established
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
 
-from .common import write_atomically
+from ..errors import BadInput
+from .common import (check_output_dir, make_output_dir, stop_z3_on_signal, timeout_seconds,
+                     write_files)
 
 EQUIV_NS = (4, 8, 16, 32, 63)
 CGROUP_NS = (4, 8, 16, 32, 64)
@@ -27,30 +28,29 @@ def _ns(n_max: int, steps=EQUIV_NS) -> list:
     return sorted({n for n in steps if n <= n_max} | {n_max})
 
 
-def _positive(text: str) -> float:
-    v = float(text)
-    if v <= 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return v
-
-
 def cmd_verify(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
     from .. import smt
+    from ..dialects.cgroup import CGROUP_MAX_PROGS
     from ..dialects.linux import MPROG_MAX
+    from ..smt.solve import Budget
 
     cgroup = args.dialect == "cgroup"
     if cgroup:
-        from ..dialects.cgroup import CGROUP_MAX_PROGS as MPROG_MAX     # noqa: N811
         from ..smt import cgroup_bmc, cgroup_verify
-    if not 0 <= args.n_max <= MPROG_MAX:
-        print(f"mprog verify: --n-max must be from 0 to {MPROG_MAX}, not {args.n_max}")
-        return 2
-    if args.depth < 1 or args.exhaustive_n < -1:
-        print("mprog verify: --depth must be >= 1 and --exhaustive-n >= -1")
-        return 2
+    n_max = CGROUP_MAX_PROGS if cgroup else MPROG_MAX
+    if not 0 <= args.n_max <= n_max:
+        raise BadInput(f"must be from 0 to {n_max}, not {args.n_max}", "--n-max", 0, 0)
+    if args.depth < 1:
+        raise BadInput(f"must be >= 1, not {args.depth}", "--depth", 0, 0)
+    if args.exhaustive_n < -1:
+        raise BadInput(f"must be >= -1 (-1: off), not {args.exhaustive_n}", "--exhaustive-n", 0, 0)
+    if args.out:
+        check_output_dir(args.out)
+    stop_z3_on_signal()
+    budget = Budget(args.timeout)       # one budget for every check (README: --timeout)
     out = Console(highlight=False, soft_wrap=True)
     rows, reports = [], []
 
@@ -69,23 +69,23 @@ def cmd_verify(args) -> int:
     if cgroup:
         if args.only in (None, "equivalence"):
             for n in _ns(max(args.n_max, 1), CGROUP_NS):
-                run(f"classes N={n}", lambda n=n: cgroup_verify.verify_classes(n, args.timeout))
+                run(f"classes N={n}", lambda n=n: cgroup_verify.verify_classes(n, budget))
             if args.exhaustive_n >= 0:
                 run(f"exhaustive N={args.exhaustive_n}",
-                    lambda: cgroup_verify.verify_exhaustive(args.exhaustive_n, args.timeout))
+                    lambda: cgroup_verify.verify_exhaustive(args.exhaustive_n, budget))
         if args.only in (None, "invariants"):
             run(f"invariants depth={args.depth}",
-                lambda: cgroup_bmc.check_invariants(args.depth, args.timeout)
-                + [cgroup_bmc.check_max_inductive(MPROG_MAX, args.timeout)])
+                lambda: cgroup_bmc.check_invariants(args.depth, budget)
+                + [cgroup_bmc.check_max_inductive(CGROUP_MAX_PROGS, budget)])
     else:
         if args.only in (None, "equivalence"):
             for n in _ns(args.n_max):
-                run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, args.timeout))
+                run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, budget))
             if args.exhaustive_n >= 0:
                 run(f"exhaustive N={args.exhaustive_n}",
-                    lambda: smt.verify_exhaustive(args.exhaustive_n, args.timeout))
+                    lambda: smt.verify_exhaustive(args.exhaustive_n, budget))
         if args.only in (None, "invariants"):
-            run(f"invariants depth={args.depth}", lambda: smt.check_invariants(args.depth, args.timeout))
+            run(f"invariants depth={args.depth}", lambda: smt.check_invariants(args.depth, budget))
 
     bad = [r for r in reports if r.status == "violated"]
     unknown = [r for r in reports if r.status not in ESTABLISHED + ("violated",)]
@@ -115,12 +115,10 @@ def _write(out_dir: str, base: str, text: str) -> list:
     from ..syntax.script import read_script
     from ..syntax.vectors import dumps_vector
 
-    os.makedirs(out_dir, exist_ok=True)
+    make_output_dir(out_dir)
     path = os.path.join(out_dir, base)
     vector = dumps_vector(read_script(path + ".mprog", text))    # both or neither
-    write_atomically(path + ".mprog", text)
-    write_atomically(path + ".json", vector)
-    return [path + ".mprog", path + ".json"]
+    return write_files([(path + ".mprog", text), (path + ".json", vector)])
 
 
 def register(sub) -> None:
@@ -133,8 +131,9 @@ def register(sub) -> None:
                    help="equivalence for hooks of up to N slots, at N = 4, 8, 16, 32, 63 up to N "
                         "(default 8; the kernel maximum is 63)")
     v.add_argument("--depth", type=int, default=6, metavar="K", help="BMC depth (default 6)")
-    v.add_argument("--timeout", type=_positive, default=None, metavar="S",
-                   help="z3 timeout per check in seconds; a timeout is reported unknown (exit 3)")
+    v.add_argument("--timeout", type=timeout_seconds, default=None, metavar="S",
+                   help="time budget in seconds for all solver checks (0: no limit); what it "
+                        "leaves undecided is reported unknown (exit 3)")
     v.add_argument("--only", choices=("equivalence", "invariants"), default=None)
     v.add_argument("--exhaustive-n", type=int, default=-1, metavar="K",
                    help="also run the exhaustive mode for hooks of up to K slots (-1: off)")

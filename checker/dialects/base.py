@@ -47,6 +47,20 @@ class Dialect:
                                    parent=self.name, rules=rules, changed=frozenset(changed),
                                    **fields)
 
+    def directive_flags(self, *kinds: str) -> tuple:
+        """The flags with which an application implements a program's
+        directives (grammar/directives.lark) on attach in this dialect:
+        FIRST / LAST with the dialect's own FIRST / LAST flags where its
+        table has them (the 2023 proposal: pins kept for the program's
+        lifetime; FIRST and LAST together: both), else the first directive
+        alone: FIRST / LAST as BEFORE / AFTER with no relative (mainline:
+        front / back, at attach time only), BEFORE x / AFTER x as BEFORE /
+        AFTER relative to x."""
+        pins = tuple(k for k in ("FIRST", "LAST") if k in kinds and k in self.flags)
+        if pins:
+            return pins
+        return {"FIRST": ("BEFORE",), "LAST": ("AFTER",)}.get(kinds[0], (kinds[0],))
+
     def unit(self, layer: str):
         """The module implementing this dialect in ``layer`` ("executor",
         "encoding" or "plan"), imported now."""

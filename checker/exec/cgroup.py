@@ -350,13 +350,13 @@ def op_cgroup_del(w: World, s: Step):
     # cgroup_bpf_release() (asynchronous in the kernel; the kernel backend
     # waits for it): prog-API entries go, links become defunct, no revision
     # is observable any more.
-    links, fx = dict(w.links), ()
+    links, fx = {}, ()
     for lst in c.lists.values():
         for _, l, _ in lst.entries:
             if l is not None:
-                links[l] = replace(links[l], dev=None)
+                links[l] = replace(w.links[l], dev=None)
         fx = fx or (("cgroup/release",) if lst.entries else ())
-    w = World(w.progs, links, w.devs, w.cgroups)
+    w = w.with_links(links)
     return "cgroup/del", w.with_cgroup(s.cgroup, CGroup(c.parent, present=False)), None, fx
 
 

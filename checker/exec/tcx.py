@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Optional
 
-from ..dialects.linux import ATTACH_TYPE, QUERY_DEFAULT_COUNT
+from ..dialects.linux import ATTACH_TYPE, MPROG_MAX, QUERY_DEFAULT_COUNT
 from ..model import QueryResult, Raw, Step
 from .driver import Err, QueryErr
 from .objects import fd_object, link_by_fd, prog_by_fd
@@ -58,12 +58,9 @@ def op_dev_add(w: World, s: Step):
 def op_dev_del(w: World, s: Step):
     dev = present_dev(w, s.dev, "device/del-missing")
     # tcx_uninstall(): prog-API entries are released, links become defunct; no revision bump.
-    links = dict(w.links)
-    for hook in dev.hooks.values():
-        for slot in hook.slots:
-            if slot[1] is not None:
-                links[slot[1]] = replace(links[slot[1]], dev=None)
-    return "device/del", replace(w, links=links).with_dev(s.dev, Device(present=False)), None, ()
+    defunct = {slot[1]: replace(w.links[slot[1]], dev=None)
+               for hook in dev.hooks.values() for slot in hook.slots if slot[1] is not None}
+    return "device/del", w.with_links(defunct).with_dev(s.dev, Device(present=False)), None, ()
 
 
 def op_clsact_add(w: World, s: Step):
@@ -125,7 +122,8 @@ def query_answer(w: World, s: Step, hook: Hook, stored: bool = False):
     slots = hook.slots
     cap = QUERY_DEFAULT_COUNT if s.count is None else s.count
     n = len(slots)
-    shown = slots[:min(cap, n)] if cap else ()
+    # bpf_mprog_query() lists at most bpf_mprog_max() entries (its loop bound).
+    shown = slots[:min(cap, n, MPROG_MAX)] if cap else ()
     q = QueryResult(n, hook.revision, tuple(x[0] for x in shown), tuple(x[1] for x in shown),
                     tuple(x[2] for x in shown) if stored else ())
     if cap and n and cap < n:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
+from immutables import Map
+
 Slot = tuple  # (prog: str, link: str | None[, stored flags: int])
 
 
@@ -98,28 +100,47 @@ class CGroup:
 class World:
     """Everything the executor knows.  Links that were never created (failed
     link_create) or whose fd was closed are absent from ``links``.  A link
-    attached to a cgroup names it in ``Link.dev``."""
-    progs: Mapping[str, Prog] = field(default_factory=dict)
-    links: Mapping[str, Link] = field(default_factory=dict)
-    devs: Mapping[str, Device] = field(default_factory=dict)
-    cgroups: Mapping[str, CGroup] = field(default_factory=dict)
+    attached to a cgroup names it in ``Link.dev``.
+
+    The tables are persistent maps (immutables.Map, a HAMT): a request
+    that changes one entry shares the rest with the previous World, so a run
+    stays linear in its number of steps (a dict copied per ``load`` made
+    100,000 loads quadratic).  Plain dicts given to the constructor are
+    converted."""
+    progs: Mapping[str, Prog] = field(default_factory=Map)
+    links: Mapping[str, Link] = field(default_factory=Map)
+    devs: Mapping[str, Device] = field(default_factory=Map)
+    cgroups: Mapping[str, CGroup] = field(default_factory=Map)
+
+    def __post_init__(self):
+        for key in ("progs", "links", "devs", "cgroups"):
+            v = getattr(self, key)
+            if type(v) is not Map:
+                object.__setattr__(self, key, Map(v))
 
     def with_prog(self, name: str, prog: Prog) -> "World":
-        return World({**self.progs, name: prog}, self.links, self.devs, self.cgroups)
+        return World(self.progs.set(name, prog), self.links, self.devs, self.cgroups)
 
     def with_link(self, name: str, link: Optional[Link]) -> "World":
-        links = dict(self.links)
-        if link is None:
-            links.pop(name, None)
-        else:
-            links[name] = link
+        if link is not None:
+            return World(self.progs, self.links.set(name, link), self.devs, self.cgroups)
+        if name not in self.links:
+            return self
+        return World(self.progs, self.links.delete(name), self.devs, self.cgroups)
+
+    def with_links(self, changed: Mapping[str, Link]) -> "World":
+        """Several links replaced at once (device deletion, cgroup removal)."""
+        with self.links.mutate() as m:
+            for name, link in changed.items():
+                m[name] = link
+            links = m.finish()
         return World(self.progs, links, self.devs, self.cgroups)
 
     def with_dev(self, name: str, dev: Device) -> "World":
-        return World(self.progs, self.links, {**self.devs, name: dev}, self.cgroups)
+        return World(self.progs, self.links, self.devs.set(name, dev), self.cgroups)
 
     def with_cgroup(self, name: str, cg: CGroup) -> "World":
-        return World(self.progs, self.links, self.devs, {**self.cgroups, name: cg})
+        return World(self.progs, self.links, self.devs, self.cgroups.set(name, cg))
 
     def prog_alive(self, name: str) -> bool:
         """A prog exists while any reference holds it: its fd, a prog-API

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hyp_seed
 from hypothesis import strategies as st
 
-from .. import dialects
+from .. import dialects, signals
 from ..diff import observable
 from ..errors import BackendUnavailable
 from ..exec import Executor
@@ -62,7 +62,7 @@ class Summary:
     divergences: int = 0               # 0 or 1
     minimal: Optional[Divergent] = None
     rules_covered: set = field(default_factory=set)
-    rules_total: int = 0
+    rules_total: int = 0               # rules of the dialect
     kernel_seconds: float = 0.0        # time spent inside KernelBackend.apply
     elapsed: float = 0.0
     shrinking: bool = False
@@ -105,6 +105,7 @@ def run_sequence(steps, summary: Summary) -> Optional[Divergent]:
     clock = time.perf_counter
     with kernel_backend(summary.dialect) as kb, kb.session():
         for i, s in enumerate(steps):
+            signals.check()           # a stop signal whose first raise was swallowed
             a = model.apply(s)
             t0 = clock()
             b = kb.apply(s)
@@ -125,14 +126,13 @@ def run_sequence(steps, summary: Summary) -> Optional[Divergent]:
 def run_campaign(seed: int, max_requests: int, time_limit_s: float,
                  on_progress: Optional[Callable[[Summary], None]] = None,
                  dialect: str = "linux") -> Summary:
-    """Fuzz ``dialect`` until ``max_requests`` kernel requests or
-    ``time_limit_s`` seconds are used up, or a divergence is found (then
-    shrunk).  Raises BackendUnavailable if its kernel backend cannot run
-    here (or no kernel implements the dialect)."""
-    from ..kernel import available
-    d = dialects.get(dialect)
-    if d.kernel not in STRATEGIES:
-        raise BackendUnavailable(f"dialect {dialect!r} has no kernel to fuzz against ({d.kernels})")
+    """Fuzz ``dialect``'s model against the kernel target that implements it
+    (tcx: linux and its deltas; cgroup) until ``max_requests`` kernel
+    requests or ``time_limit_s`` seconds are used up, or a divergence is
+    found (then shrunk).  Raises BackendUnavailable if that backend cannot
+    run here, or no kernel target implements ``dialect``."""
+    from ..kernel import available, kernel_dialect
+    d = kernel_dialect(dialect)
     reason = available(dialect)
     if reason is not None:
         raise BackendUnavailable(reason)
@@ -181,6 +181,12 @@ def run_campaign(seed: int, max_requests: int, time_limit_s: float,
             summary.divergences = 1
             summary.minimal = e.divergent
             break
+        except BaseException:
+            # A stop signal may reach us wrapped (a FlakyFailure, an error
+            # of a library that caught it): it is still a stop.
+            signals.check()
+            raise
+        signals.check()
         rnd += 1
         if summary.requests == before:       # nothing ran (cannot happen; be safe)
             break

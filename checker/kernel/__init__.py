@@ -23,6 +23,14 @@ def backend_class(dialect: str = "linux") -> type:
     return BACKENDS.get(feature, KernelBackend)
 
 
+def kernel_dialect(dialect: str = "linux"):
+    """The dialect if a kernel backend runs it; BackendUnavailable saying
+    which dialects the running kernel implements otherwise (decided from the
+    registry alone, before anything on the machine is touched)."""
+    from .backend import _kernel_dialect
+    return _kernel_dialect(dialect, backend_class(dialect).KERNEL)
+
+
 def kernel_backend(dialect: str = "linux") -> KernelBackend:
     return backend_class(dialect)(dialect)
 
@@ -33,4 +41,4 @@ def available(dialect: str = "linux"):
 
 
 __all__ = ["KernelBackend", "CgroupBackend", "kernel_available", "cgroup_available",
-           "kernel_backend", "backend_class", "available"]
+           "kernel_backend", "kernel_dialect", "backend_class", "available"]

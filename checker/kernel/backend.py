@@ -12,8 +12,10 @@ Object names map to fds and kernel ids:
   link_create), used as an fd gets a number that is verified closed and never
   opened by this backend -> EBADF.  Used as an id it gets its last known id,
   or UNUSED_ID if it never had one.
-* ``Raw(v)`` goes to the kernel verbatim; a non-zero Raw fd that happens to be
-  open in this process is refused (ValueError): it would not mean "no object".
+* ``Raw(v)`` as an id goes to the kernel verbatim; as an fd, ``Raw(0)`` is 0
+  and every other value becomes the reserved closed number above, so model
+  and kernel agree (EBADF) for every raw value, even one that happens to be
+  an fd open in this process.
 * fd 0 is kept open (on /dev/null if need be), so fd 0 is "a file that is not
   a BPF object" (EINVAL), not EBADF.
 * A deleted device keeps its old ifindex (ifindexes are allocated cyclically
@@ -35,7 +37,7 @@ from ..dialects.linux import QUERY_DEFAULT_COUNT
 from ..errors import BackendUnavailable, SpecCrash
 from ..model import OK, Outcome, QueryResult, Raw, Ref, Step
 from . import bpf
-from .netns import Devices, NetNS
+from .netns import Devices, NetNS, _SignalsDeferred
 
 FD_FLOOR = 1000
 UNUSED_ID = 0x7FFFFFF0        # an id (and ifindex) that names nothing
@@ -71,10 +73,11 @@ class KernelBackend:
         self._session = None            # the _Inside of an open session(), if any
         self._ns = None                 # where requests run (NetNS for tcx)
         self._devs_nl: Optional[Devices] = None
+        # The dialect first: its refusal does not depend on this machine.
+        d = _kernel_dialect(dialect, self.KERNEL)
         reason = self.unavailable()
         if reason is not None:
             raise BackendUnavailable(reason)
-        d = _kernel_dialect(dialect, self.KERNEL)
         self.dialect = dialect
         self._dialect = d
         self._flags = d.flags
@@ -132,6 +135,11 @@ class KernelBackend:
         if getattr(self, "_closed", True) and getattr(self, "_ns", None) is None:
             return
         self._closed = True
+        # A signal during the clean-up acts once everything is released.
+        with _SignalsDeferred():
+            self._release()
+
+    def _release(self) -> None:
         for table in (getattr(self, "links", {}), getattr(self, "progs", {})):
             for obj in table.values():
                 if obj.fd is not None:
@@ -181,10 +189,13 @@ class KernelBackend:
         if ref is None:
             return 0
         if isinstance(ref, Raw):
-            if ref.value != 0 and bpf.fd_is_open(ref.value):
-                raise ValueError(f"raw fd {ref.value} is open in this process; a raw fd must "
-                                 "name no object (pick another number)")
-            return ref.value
+            # A raw fd means "an fd that is not open" (checker.model.Raw), but
+            # the number may be open here (1, 5, this process's own files):
+            # every non-zero raw fd goes to the kernel as the reserved number
+            # this backend keeps closed, so the kernel answers EBADF exactly
+            # where the model does.  (Which closed number does not matter to
+            # the kernel: fdget() fails the same for all of them.)
+            return 0 if ref.value == 0 else self._closed_fd()
         obj = self._lookup(ref)
         if obj is not None and obj.fd is not None:
             return obj.fd
@@ -254,10 +265,10 @@ class KernelBackend:
     def session(self):
         """``with backend.session():`` keeps the thread inside the private
         namespace across many apply() calls, saving two setns() per request
-        (about half the cost of a request with expedited RCU).  Ctrl-C stays
-        responsive: a SIGINT that arrives during the session is raised as
-        KeyboardInterrupt at the next apply(), and the thread is moved home
-        before the exception leaves the ``with``."""
+        (about half the cost of a request with expedited RCU).  Ctrl-C and
+        SIGTERM stay responsive: a signal that arrives during the session
+        acts at the next apply() (its handler raises there), and the thread
+        is moved home before the exception leaves the ``with``."""
         inside = self._ns.entered()
         backend = self
 
@@ -280,8 +291,7 @@ class KernelBackend:
             raise ValueError(f"unknown op {step.op!r}")
         sess = self._session
         if sess is not None and sess.defer is not None and sess.defer.hit:
-            sess.defer.hit = False
-            raise KeyboardInterrupt("SIGINT during a kernel session")
+            sess.defer.deliver()      # raises (KeyboardInterrupt / signals.Interrupted)
         with self._ns.entered():
             return handler(step)
 

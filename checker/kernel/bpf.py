@@ -46,7 +46,9 @@ BPF_PROG_ATTACH = 8
 BPF_PROG_DETACH = 9
 BPF_OBJ_GET_INFO_BY_FD = 15
 BPF_PROG_QUERY = 16
+BPF_PROG_GET_NEXT_ID = 11
 BPF_PROG_GET_FD_BY_ID = 13
+BPF_LINK_GET_NEXT_ID = 31
 BPF_LINK_GET_FD_BY_ID = 30
 BPF_LINK_GET_NEXT_ID = 31
 BPF_LINK_CREATE = 28
@@ -301,6 +303,20 @@ def prog_name(prog_id: int) -> tuple[str | None, str | None]:
         return raw.split(b"\0", 1)[0].decode("ascii", "replace"), None
     finally:
         close_fd(fd)
+
+
+def all_ids(kind: str) -> set[int]:
+    """Every live program (kind "prog") or link ("link") id of the system
+    (GET_NEXT_ID; read-only).  Used to show that a run left nothing behind."""
+    cmd = BPF_PROG_GET_NEXT_ID if kind == "prog" else BPF_LINK_GET_NEXT_ID
+    ids, cur = set(), 0
+    while True:
+        attr = _attr([(0, "I", cur)])
+        _, err = sys_bpf(cmd, attr)
+        if err is not None:
+            return ids              # ENOENT: no id after cur
+        cur, = struct.unpack_from("<I", attr, 4)
+        ids.add(cur)
 
 
 def fd_is_open(fd: int) -> bool:

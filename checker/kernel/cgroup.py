@@ -35,7 +35,7 @@ from ..errors import BackendUnavailable, SpecCrash
 from ..model import OK, Outcome, QueryResult, Step, owners_by_program
 from . import bpf
 from .backend import KernelBackend
-from .netns import _SigintDeferred
+from .netns import _SignalsDeferred
 
 _SEQ = itertools.count(1)
 # How long cgroup_del waits for the kernel to release a removed cgroup's
@@ -65,21 +65,21 @@ def _errname(e: OSError) -> str:
 
 class _Inside:
     """The context of one request (or session): nothing to enter, but SIGINT
-    is deferred to its end (the same contract as NetNS.entered())."""
+    and SIGTERM are deferred to its end (the same contract as NetNS.entered())."""
 
     __slots__ = ("defer",)
 
     def __init__(self):
-        self.defer: Optional[_SigintDeferred] = None
+        self.defer: Optional[_SignalsDeferred] = None
 
     def __enter__(self):
-        self.defer = _SigintDeferred().__enter__()
+        self.defer = _SignalsDeferred().__enter__()
         return self
 
     def __exit__(self, *exc):
         defer, self.defer = self.defer, None
         if defer is not None:
-            defer.__exit__(None, None, None)      # may raise a deferred KeyboardInterrupt
+            defer.__exit__(None, None, None)      # may raise a deferred interrupt
         return False
 
 
@@ -99,7 +99,7 @@ class CgroupTree:
         self._made: list[str] = []              # directories this tree created, in order
         self._closed = False
         self._gone: Optional[int] = None
-        with _SigintDeferred():
+        with _SignalsDeferred():
             try:
                 self._mkdir(self.base)
                 # A cgroup that is gone: the target of a name never created.
@@ -183,7 +183,7 @@ class CgroupTree:
         if self._closed:
             return
         self._closed = True
-        with _SigintDeferred():
+        with _SignalsDeferred():
             for fd in list(self.fds.values()) + [self._gone]:
                 if fd is not None:
                     bpf.close_fd(fd)

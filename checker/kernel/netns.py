@@ -51,44 +51,59 @@ def _setns(fd: int) -> None:
     _check(_lib().setns(fd, CLONE_NEWNET), "setns(CLONE_NEWNET)")
 
 
-class _SigintDeferred:
-    """While active (main thread only), SIGINT is recorded instead of raising
-    KeyboardInterrupt; on exit the original handler is reinstated and, if a
-    SIGINT came meanwhile, called.  So a KeyboardInterrupt can never land
-    between "moved into the namespace" and "moved back": it is raised right
-    after the thread is home again.  Other threads never see
-    KeyboardInterrupt (Python runs signal handlers in the main thread only),
-    so there this is a no-op."""
+class _SignalsDeferred:
+    """While active (main thread only), SIGINT and SIGTERM are recorded
+    instead of acting; on exit the original handlers are reinstated and, if
+    a signal came meanwhile, it is delivered then (the handler called, or
+    the signal raised again for SIG_DFL).  So an interrupt can never land
+    between "moved into the namespace" and "moved back", nor in the middle
+    of a clean-up: it acts right after the thread is home again.  Other
+    threads never run Python signal handlers, so there this is a no-op."""
 
     __slots__ = ("old", "hit")
 
     def __init__(self):
         self.old = None
-        self.hit = False
+        self.hit = 0                 # the first signal recorded, 0 if none
 
     def _record(self, signum, frame):
-        self.hit = True
+        if not self.hit:
+            self.hit = signum
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            old = _signal.getsignal(_signal.SIGINT)
-            if old is not None:              # None: installed from C, cannot restore
-                _signal.signal(_signal.SIGINT, self._record)
-                self.old = old
+            old = {}
+            for s in _STOP:
+                h = _signal.getsignal(s)
+                if h is not None and h != _signal.SIG_IGN:   # None: set from C, cannot restore
+                    _signal.signal(s, self._record)
+                    old[s] = h
+            self.old = old or None
         return self
 
-    def __exit__(self, *exc):
+    def deliver(self) -> None:
+        """Act on a recorded signal now: restore the handlers and call the
+        original one (it raises; SIG_DFL ends the process)."""
+        signum, self.hit = self.hit, 0
         old, self.old = self.old, None
         if old is None:
-            return False
-        _signal.signal(_signal.SIGINT, old)
-        if self.hit:
-            self.hit = False
-            if callable(old):
-                old(signal.SIGINT, None)     # default_int_handler raises KeyboardInterrupt
-            elif old == signal.SIG_DFL:
-                signal.raise_signal(signal.SIGINT)
+            return
+        for s, h in old.items():
+            _signal.signal(s, h)
+        if not signum:
+            return
+        h = old.get(signum)
+        if callable(h):
+            h(signum, None)          # default_int_handler / checker.signals.handler raise
+        elif h == _signal.SIG_DFL:
+            signal.raise_signal(signum)
+
+    def __exit__(self, *exc):
+        self.deliver()
         return False
+
+
+_STOP = (_signal.SIGINT, _signal.SIGTERM)
 
 
 def current_netns_inode() -> int:
@@ -101,7 +116,7 @@ class NetNS:
     def __init__(self):
         self.fd: int | None = None
         self.inode = 0
-        with _SigintDeferred():
+        with _SignalsDeferred():
             saved = os.open(_NS_PATH, os.O_RDONLY | os.O_CLOEXEC)
             try:
                 try:
@@ -123,7 +138,8 @@ class NetNS:
     def entered(self) -> "_Inside":
         """``with ns.entered():`` runs the body with the calling thread inside
         this namespace and always moves it back, on exceptions too.  SIGINT
-        is deferred while inside (see _SigintDeferred): keep bodies short.
+        and SIGTERM are deferred while inside (see _SignalsDeferred): keep
+        bodies short.
         Re-entrant: nested use inside the namespace is a no-op."""
         if self.fd is None:
             raise RuntimeError("network namespace already closed")
@@ -154,7 +170,7 @@ class _Inside:
     def __init__(self, ns: NetNS):
         self.ns = ns
         self.saved: int | None = None
-        self.defer: _SigintDeferred | None = None
+        self.defer: _SignalsDeferred | None = None
         self.outer = None
 
     def __enter__(self) -> NetNS:
@@ -162,7 +178,7 @@ class _Inside:
         # thread's namespace on every request).
         if getattr(_TLS, "inside", None) is self.ns:
             return self.ns                   # already inside: nothing to undo
-        self.defer = _SigintDeferred().__enter__()
+        self.defer = _SignalsDeferred().__enter__()
         try:
             self.saved = os.open(_NS_PATH, os.O_RDONLY | os.O_CLOEXEC)
             _setns(self.ns.fd)
@@ -189,7 +205,7 @@ class _Inside:
                     os.close(saved)
         finally:
             if defer is not None:
-                defer.__exit__(None, None, None)   # may raise a deferred KeyboardInterrupt
+                defer.__exit__(None, None, None)   # may raise a deferred interrupt
 
 
 class new_netns:

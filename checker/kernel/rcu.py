@@ -10,7 +10,10 @@ the context is active).
 Concurrent runs (two campaigns, a campaign during the tests) share one
 record under an flock: the first holder saves the original value, the last
 one to leave restores it.  A holder that died without leaving (SIGKILL) is
-pruned by pid, so its hold cannot pin the setting forever.
+pruned by pid, so its hold cannot pin the setting forever; and every kernel
+command (not only the next ``--expedited-rcu`` run) calls
+:func:`repair_stale` first, which puts the saved value back when the record
+has no live holder left, and says so.
 """
 from __future__ import annotations
 
@@ -21,13 +24,11 @@ import os
 import signal
 import threading
 
+from ..signals import Interrupted
+
 PATH = "/sys/kernel/rcu_expedited"
 STATE = "/run/mprog-checker-rcu.json"
 LOCK = "/run/mprog-checker-rcu.lock"
-
-
-class Terminated(Exception):
-    """SIGTERM arrived while rcu_expedited was changed."""
 
 
 def _alive(pid: int) -> bool:
@@ -100,6 +101,37 @@ def _release() -> None:
         _write_state(st)
 
 
+def repair_stale() -> str | None:
+    """If a run that changed rcu_expedited died without restoring it
+    (SIGKILL, a crash), restore the value it saved; returns a sentence
+    saying what was done, or None (nothing stale, a live holder, or no
+    access: not root, no /run)."""
+    try:
+        with _locked():
+            try:
+                with open(STATE) as f:
+                    dead = json.load(f).get("holders", [])
+            except (OSError, ValueError, AttributeError):
+                dead = []
+            st = _read_state()
+            if st.get("holders") or "saved" not in st:
+                return None
+            with open(PATH) as f:
+                now = f.read().strip()
+            if now != st["saved"]:
+                with open(PATH, "w") as f:
+                    f.write(st["saved"])
+            st["holders"] = []
+            _write_state(st)             # no holders: the record is removed
+    except OSError:
+        return None
+    if now == st["saved"]:
+        return None
+    who = f" (pid {', '.join(map(str, dead))})" if dead else ""
+    return (f"mprog: restored {PATH} to {st['saved']}: an earlier mprog run{who} set it to {now} "
+            f"and was killed before restoring it")
+
+
 @contextlib.contextmanager
 def expedited_rcu(enabled: bool = True):
     """Set rcu_expedited=1 for the duration; yields the original value (or
@@ -113,9 +145,12 @@ def expedited_rcu(enabled: bool = True):
         yield None
         return
     old_term = None
-    if threading.current_thread() is threading.main_thread():
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)):
+        # Without the CLI's handlers (checker.signals.install), SIGTERM
+        # would end the process without the restore below.
         def on_term(signum, frame):
-            raise Terminated("SIGTERM")
+            raise Interrupted(signum)
         old_term = signal.signal(signal.SIGTERM, on_term)
     try:
         yield prev

@@ -229,11 +229,17 @@ class Unrolling:
             flags = _flags({f: bv(getattr(r, f)) for f in ("replace", "before", "after", "id",
                                                            "link_flag", "stray")})
             kind = iv(r.rel_kind)
-            rel = None if kind == REL_NONE else (f"p{iv(r.rel_prog)}" if kind == REL_PROG else f"l{iv(r.rel_link)}")
             p, o, ln = iv(r.prog), iv(r.old), iv(r.owner)
             exp = Expect(E.ERRNOS[iv(r.errno)])
             hook = dict(dev=DEV, dir=DIR)
-            lref = (lambda: f"l{ln}" if iv(self.worlds[k].ls[ln - 1]) != UNBORN else Raw(99))
+            # A link not created yet has no name in the script (the validator
+            # refuses names used before their declaration): it is a raw
+            # number, which the script language defines as an fd that is not
+            # open and an id that names nothing: what an unborn link is.
+            link_ref = (lambda i: f"l{i}" if iv(self.worlds[k].ls[i - 1]) != UNBORN else Raw(99))
+            lref = lambda: link_ref(ln)   # noqa: E731
+            rel = None if kind == REL_NONE else (f"p{iv(r.rel_prog)}" if kind == REL_PROG
+                                                 else link_ref(iv(r.rel_link)))
             if op == "attach":
                 s = Step("attach", prog=f"p{p}", flags=flags, relative=rel, replace=f"p{o}" if o else None,
                          expected_revision=iv(r.exp), **hook)

@@ -55,6 +55,18 @@ NONE, OVERRIDE, MULTI = 0, 1, 2
 COUNT_DEFAULT = -1
 
 
+def limit(s: z3.Solver, timeout) -> z3.Solver:
+    """Set ``s``'s timeout for its next check: ``timeout`` is seconds per
+    check, or a budget shared by many checks (an object with ``left_ms()``,
+    checker.smt.solve.Budget: ``mprog verify --timeout``); None or 0: no
+    limit.  Returns ``s``."""
+    ms = timeout.left_ms() if hasattr(timeout, "left_ms") else (
+        int(timeout * 1000) if timeout else None)
+    if ms is not None:
+        s.set("timeout", max(1, ms))
+    return s
+
+
 def errno_code(name: str) -> int:
     return ERRNOS.index(name)
 

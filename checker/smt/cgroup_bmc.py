@@ -17,9 +17,9 @@ from typing import Optional
 
 import z3
 
-from ..dialects.cgroup import CGROUP, CGROUP_MAX_PROGS
+from ..dialects.cgroup import CGROUP_MAX_PROGS
 from . import cgroup as E
-from .cgroup import ATTACHED, CLOSED, MULTI, NONE, OPS, UNBORN, Req, Shape, Static
+from .cgroup import ATTACHED, MULTI, NONE, OPS, UNBORN, Req, Shape, Static
 from .cgroup_verify import Report
 
 INVARIANTS = {
@@ -200,11 +200,21 @@ def transition(pre: E.World, r: Req, chains: dict, shape: Shape) -> list:
     return cs
 
 
-def _solver(timeout_s: Optional[float]) -> z3.Solver:
-    s = z3.Solver()
-    if timeout_s:
-        s.set("timeout", max(1, int(timeout_s * 1000)))
-    return s
+class _Solver(z3.Solver):
+    """A solver whose every check gets the time left of ``timeout``
+    (seconds per check, or a shared budget: checker.smt.cgroup.limit)."""
+
+    def __init__(self, timeout):
+        super().__init__()
+        self.timeout = timeout
+
+    def check(self, *assumptions):
+        E.limit(self, self.timeout)
+        return super().check(*assumptions)
+
+
+def _solver(timeout) -> z3.Solver:
+    return _Solver(timeout)
 
 
 def _bad(inv: str, u: Unrolling, t: int) -> z3.BoolRef:

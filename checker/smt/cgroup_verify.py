@@ -37,8 +37,7 @@ from typing import Optional
 import z3
 
 from ..dialects.cgroup import ATTACH_TYPE, CGROUP_MAX_PROGS, MODES
-from ..errors import SpecCrash
-from ..exec.cgroup import effective, step
+from ..exec.cgroup import step
 from ..exec.world import CGroup, CgList, Link, Prog, World as ExecWorld
 from ..model import Raw, Script, Step
 from ..syntax.render import render_script
@@ -285,10 +284,8 @@ class Universe:
         s = self._solvers.get(op)
         if s is None:
             s = self._solvers[op] = z3.Solver()
-            if self.timeout_s:
-                s.set("timeout", max(1, int(self.timeout_s * 1000)))
             s.add(self.constraints(op))
-        return s
+        return E.limit(s, self.timeout_s)
 
 
 class _Chains(dict):
@@ -612,9 +609,7 @@ def verify_classes(n: int, timeout_s: Optional[float] = None, ops=OPS, rules=Non
     for op in ops:
         if rules is None:
             chain = big.chains[op]
-            s = z3.Solver()
-            if timeout_s:
-                s.set("timeout", max(1, int(timeout_s * 1000)))
+            s = E.limit(z3.Solver(), timeout_s)
             s.add([big.req.op == OPS.index(op)] + [t.expr for t in chain.tracked] + _domain(big, op))
             t0 = time.perf_counter()
             verdict = s.check(z3.Not(chain.decided))
@@ -624,8 +619,6 @@ def verify_classes(n: int, timeout_s: Optional[float] = None, ops=OPS, rules=Non
                               "a request no rule decides" if status == "violated" else s.reason_unknown()))
         chain = u.chains[op]
         s = z3.Solver()
-        if timeout_s:
-            s.set("timeout", max(1, int(timeout_s * 1000)))
         s.add([u.req.op == OPS.index(op)] + [t.expr for t in chain.tracked] + _domain(u, op))
         for rule in sorted(set(chain.fires) & (set(chain.fires) if rules is None else set(rules))):
             out.append(_class(u, s, chain, op, rule, k))
@@ -640,7 +633,7 @@ def _class(u: Universe, s: z3.Solver, chain, op: str, rule: str, k: int) -> Repo
     for atom in _boundaries(u, k):
         s.push()
         s.add(chain.fires[rule], atom)
-        v = s.check()
+        v = E.limit(s, u.timeout_s).check()
         m = s.model() if v == z3.sat else None
         unknown |= v == z3.unknown
         s.pop()

@@ -89,11 +89,16 @@ class Report:
 class _Solver:
     """One solver for one check; ``check()`` answers sat / unsat / unknown."""
 
-    def __init__(self, timeout_s: Optional[float]):
+    def __init__(self, timeout_s):
+        """``timeout_s``: seconds for this check, or a budget shared by many
+        checks (an object with ``left_ms()``, checker.smt.solve.Budget:
+        ``mprog verify --timeout``); None or 0: no limit."""
         self.s = z3.Solver()
         self.s.set("core.minimize", True)     # smt.core.minimize: cores list only needed rules
-        if timeout_s:
-            self.s.set("timeout", max(1, int(timeout_s * 1000)))
+        ms = timeout_s.left_ms() if hasattr(timeout_s, "left_ms") else (
+            int(timeout_s * 1000) if timeout_s else None)
+        if ms is not None:
+            self.s.set("timeout", max(1, ms))
         self.track: dict[str, z3.BoolRef] = {}
 
     def add_tracked(self, tracked: list) -> None:

@@ -36,7 +36,6 @@ plan) on the executor or the live kernel.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
@@ -50,14 +49,15 @@ from ..exec import Executor
 from ..model import Expect, Step
 from ..syntax.validate import did_you_mean
 from ..runner import format_entries, run_steps
-from ..syntax.lexicon import CGROUP_POINT_RE, NAME_RE
+from ..syntax.lexicon import CGROUP_POINT_RE, NAME_RE, split_lines
 from ..syntax.render import render_step
-from ..syntax.vectors import _line_col
+from ..syntax.vectors import _line_col, decode_json
 from ..exec.world import Device, Hook, Link, Prog, World
 from .directives import Order, must_precede, stay_name
 from .core import Tracked
 from .solve import Budget, canonical_core, least_order, tracked_check
 
+PLAN_DIALECT = "linux"              # the dialect whose requests a plan is made of (and replayed on)
 DIRECTIONS = tuple(ATTACH_TYPE)     # the tcx attach points a plan can start from
 MAX_PADDING = 1000        # extra requests a synthesized setup may use to reach a revision
 
@@ -116,8 +116,8 @@ def state_from_script(path: str, hook: str) -> HookState:
     script = load(path)
     if (unit := _unit(script.dialect)) is not None:
         return unit.state_from_script(path, hook, script)
-    if script.dialect != "linux":
-        raise BadInput(f"the script's dialect is {script.dialect!r}; plans are for linux and cgroup",
+    if script.dialect != PLAN_DIALECT:
+        raise BadInput(f"the script's dialect is {script.dialect!r}; plans are for {PLAN_DIALECT} and cgroup",
                        path, 1, 1)
     dev, dir = _parse_hook(hook)
     ex = Executor()
@@ -151,9 +151,9 @@ def _loc(text: str, needle: str) -> tuple[int, int, str]:
     """line, column and source line of the first ``needle`` (1, 1 if absent)."""
     i = text.find(needle)
     if i < 0:
-        return 1, 1, text.splitlines()[0] if text else ""
+        return 1, 1, split_lines(text)[0] if text else ""
     line, col = _line_col(text, i)
-    return line, col, text.splitlines()[line - 1]
+    return line, col, split_lines(text)[line - 1]
 
 
 def state_from_json(path: str, text: Optional[str] = None) -> HookState:
@@ -163,12 +163,7 @@ def state_from_json(path: str, text: Optional[str] = None) -> HookState:
     if text is None:
         from ..syntax.sources import read_text
         text = read_text(path)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        lines = text.splitlines()
-        raise BadInput(f"not JSON: {e.msg}", path, e.lineno, e.colno,
-                       lines[e.lineno - 1] if 0 < e.lineno <= len(lines) else None) from None
+    doc = decode_json(text, path)
 
     def bad(msg, key):
         line, col, src = _loc(text, f'"{key}"')

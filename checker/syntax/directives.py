@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import lark
 
 from ..errors import BadInput
-from .grammar import grammar_text
+from .grammar import grammar_text, shorten
+from .lexicon import check_line_length, read_text, split_lines
 from .validate import did_you_mean
 
 KINDS = ("FIRST", "LAST", "BEFORE", "AFTER")
@@ -107,23 +108,35 @@ def parser() -> lark.Lark:
                      maybe_placeholders=False)
 
 
-def read_directives(path: str, text: str | None = None, known: tuple = ()) -> DirectiveSet:
+def read_directives(path: str, text: str | None = None, known: tuple = (),
+                    max_programs: int | None = None, max_apps: int | None = None) -> DirectiveSet:
     """Read and check a directive file; raises BadInput.  ``known``: names
     that may be referenced without a declaration (``mprog plan``: the
-    programs already on the hook)."""
+    programs already on the hook).  ``max_programs`` / ``max_apps``: more
+    declarations than that are bad input at the first one too many."""
     if text is None:
-        from .sources import read_text
         text = read_text(path)
-    return parse_directives(text, path, known)
+    return parse_directives(text, path, known, max_programs, max_apps)
 
 
-def parse_directives(text: str, path: str = "<directives>", known: tuple = ()) -> DirectiveSet:
-    lines = text.splitlines()
+def parse_directives(text: str, path: str = "<directives>", known: tuple = (),
+                     max_programs: int | None = None, max_apps: int | None = None) -> DirectiveSet:
+    lines = split_lines(text)
+    for i, line in enumerate(lines, 1):
+        check_line_length(line, path, i)
     try:
         tree = parser().parse(text if text.endswith("\n") or not text else text + "\n")
     except lark.UnexpectedInput as e:
         raise _bad_input(e, lines, path) from None
-    return _Checker(path, lines, known).build(tree)
+    ds = _Checker(path, lines, known).build(tree)
+    for items, limit, what in ((ds.programs, max_programs, "programs"), (ds.apps, max_apps, "applications")):
+        if limit is not None and len(items) > limit:
+            x = items[limit]
+            why = ("a hook holds at most" if what == "programs" else
+                   "the multi-tenant check runs every arrival order of at most")
+            raise BadInput(f"{len(items)} {what} declared: {why} {limit}", path, x.line, x.column,
+                           _src(lines, x.line))
+    return ds
 
 
 def _src(lines, line: int) -> str | None:
@@ -131,7 +144,8 @@ def _src(lines, line: int) -> str | None:
 
 
 def _expected(names) -> str:
-    return ", ".join(sorted({_TERMINAL_NAMES.get(n, repr(n.lower())) for n in names}))
+    return ", ".join(sorted({_TERMINAL_NAMES.get(n, repr(n.lower())) for n in names
+                             if not n.startswith("__")}))
 
 
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_.\-]")
@@ -167,7 +181,7 @@ def _bad_input(e: lark.UnexpectedInput, lines, path: str) -> BadInput:
         elif tok.type == "NAME" and ((glued := _glued_word(src, col)) or expected & set(KINDS)):
             # "LASTT" lexes as LAST + T: report the whole word
             word, col = glued or (str(tok), col)
-            msg = (f"unknown directive {word!r}{did_you_mean(word.upper(), KINDS)}; "
+            msg = (f"unknown directive {shorten(word)!r}{did_you_mean(word.upper(), KINDS)}; "
                    f"expected FIRST, LAST, BEFORE <prog> or AFTER <prog>")
         elif tok.type in KINDS and "NAME" in expected:
             msg = f"{str(tok)!r} is a keyword, not a program name"
@@ -175,9 +189,9 @@ def _bad_input(e: lark.UnexpectedInput, lines, path: str) -> BadInput:
             msg = "'app' is a keyword: write 'app NAME: prog ...', or rename the program"
             col = (src or "").find("app") + 1
         elif expected == {"COLON"}:
-            msg = f"unexpected {str(tok)!r}; expected ':' after the name"
+            msg = f"unexpected {shorten(str(tok))!r}; expected ':' after the name"
         else:
-            msg = f"unexpected {str(tok)!r}; expected {_expected(expected)}"
+            msg = f"unexpected {shorten(str(tok))!r}; expected {_expected(expected)}"
     elif isinstance(e, lark.UnexpectedCharacters):
         ch = src[col - 1] if src and 0 < col <= len(src) else "?"
         msg = f"unexpected character {ch!r}"
@@ -264,5 +278,5 @@ class _Checker:
     def known(self, tok, progs, extra=()) -> None:
         if str(tok) not in progs and str(tok) not in extra:
             names = set(progs) | set(extra)
-            raise self.fail(f"unknown program {str(tok)!r}{did_you_mean(str(tok), names)}; "
+            raise self.fail(f"unknown program {shorten(str(tok))!r}{did_you_mean(str(tok), names)}; "
                             f"declare it on its own line ('{tok}:')", tok)

@@ -11,8 +11,8 @@ import re
 
 from ..model import Expect, Raw
 from ..flags import canonical
-from .lexicon import (FLAG_RE, INT_RE, MODE_WORDS, NAME_RE, RESULT_RE, build_step, entries_fields,
-                      is_attach_point, target_key)
+from .lexicon import (FLAG_RE, INT_RE, MODE_WORDS, NAME_RE, RESULT_RE, build_step, code_is_plain,
+                      entries_fields, is_attach_point, parse_int, target_key)
 
 _TOKEN = re.compile(r"=>|[\[\]@=|{}]|[^\s\[\]@=|{}]+")
 # Words that start an option (a NAME equal to one of these is the keyword).
@@ -27,7 +27,7 @@ class Reject(Exception):
 
 def _obj(tok: str):
     if INT_RE.match(tok):
-        return Raw(int(tok, 0))
+        return Raw(parse_int(tok))
     if NAME_RE.match(tok):
         return tok
     raise Reject
@@ -42,7 +42,7 @@ def _name(tok: str) -> str:
 def _int(tok: str) -> int:
     if not INT_RE.match(tok):
         raise Reject
-    return int(tok, 0)
+    return parse_int(tok)
 
 
 def _hook(t: list, i: int, kw: dict) -> None:
@@ -91,14 +91,14 @@ def _options(t: list, i: int, end: int, allowed: str):
         if i + 1 >= end:
             raise Reject
         nxt = t[i + 1]
-        if w == "flags" and nxt == "=":
+        if w == "flags" and nxt == "=" and allowed != "query":   # (grammar: no flags on query)
             i += 2
             while True:
                 if i >= end:
                     raise Reject
                 f = t[i]
                 if INT_RE.match(f):
-                    flags.append(int(f, 0))
+                    flags.append(parse_int(f))
                 elif FLAG_RE.match(f):
                     flags.append(f)
                 else:
@@ -192,8 +192,11 @@ def _stored(t: list, i: int):
 
 
 def parse_line_fast(text: str, lineno: int):
-    """Step, ("dialect", name), None for a blank line; raises Reject."""
+    """Step, ("dialect", name), None for a blank line; raises Reject (also
+    NumberError: the reference parser then reports the number)."""
     code = text.split("#", 1)[0]
+    if not code_is_plain(code):
+        raise Reject
     t = _TOKEN.findall(code)
     if not t:
         return None

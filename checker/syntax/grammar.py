@@ -18,7 +18,7 @@ from .. import dialects
 from ..errors import BadInput
 from ..model import Expect, Raw, Step
 from ..flags import canonical
-from .lexicon import entries_fields, merge_options, target_key
+from .lexicon import NumberError, entries_fields, merge_options, parse_int, target_key
 from .validate import did_you_mean
 
 # Friendly names for terminals in "expected ..." messages.
@@ -52,7 +52,9 @@ def parser() -> lark.Lark:
 
 
 def _expected(names) -> str:
-    out = sorted({_TERMINAL_NAMES.get(n, f"'{n.lower()}'" if n.isupper() else n) for n in names})
+    # (lark names anonymous patterns __ANON_<n>: nothing a reader can type)
+    out = sorted({_TERMINAL_NAMES.get(n, f"'{n.lower()}'" if n.isupper() else n) for n in names
+                  if not n.startswith("__")})
     # Anonymous keyword terminals are named after their text by lark.
     return ", ".join(out)
 
@@ -63,11 +65,22 @@ def parse_line(text: str, path: str, lineno: int):
     stripped = text.split("#", 1)[0].strip()
     if not stripped:
         return None
+    text = text.rstrip("\r\n")
     try:
-        tree = parser().parse(text.rstrip("\r\n"), start="line")
+        tree = parser().parse(text, start="line")
     except lark.UnexpectedInput as e:
         raise _bad_input(e, text, path, lineno) from None
-    return _ToStep(lineno).transform(tree)
+    try:
+        return _ToStep(lineno).transform(tree)
+    except lark.exceptions.VisitError as e:
+        if isinstance(e.orig_exc, _BadNumber):
+            raise BadInput(str(e.orig_exc), path, lineno, e.orig_exc.column, text) from None
+        raise
+
+
+def shorten(word: str, limit: int = 40) -> str:
+    """A token for a message: long ones are cut in the middle."""
+    return word if len(word) <= limit else f"{word[:limit // 2]}...{word[-8:]}"
 
 
 def _bad_input(e: lark.UnexpectedInput, text: str, path: str, lineno: int) -> BadInput:
@@ -79,12 +92,12 @@ def _bad_input(e: lark.UnexpectedInput, text: str, path: str, lineno: int) -> Ba
             what = "unexpected end of line"
             col = len(src.split("#", 1)[0].rstrip()) + 1
         else:
-            what = f"unexpected {str(tok)!r}"
+            what = f"unexpected {shorten(str(tok))!r}"
         msg = f"{what}; expected {_expected(e.expected)}"
         if tok.type != "$END" and tok.start_pos == len(src) - len(src.lstrip()):
             # The first word of a line is the request: suggest the nearest one.
             ops = dialects.all_ops()
-            msg = f"unknown request {str(tok)!r}{did_you_mean(str(tok), ops + ('dialect',))}; " \
+            msg = f"unknown request {shorten(str(tok))!r}{did_you_mean(str(tok), ops + ('dialect',))}; " \
                   f"expected one of: {', '.join(ops)}"
     elif isinstance(e, lark.UnexpectedCharacters):
         ch = src[col - 1] if 0 < col <= len(src) else "?"
@@ -96,8 +109,17 @@ def _bad_input(e: lark.UnexpectedInput, text: str, path: str, lineno: int) -> Ba
     return BadInput(msg, path, lineno, col, src)
 
 
+class _BadNumber(NumberError):
+    def __init__(self, message: str, column: int):
+        super().__init__(message)
+        self.column = column
+
+
 def _int(tok) -> int:
-    return int(str(tok), 0)
+    try:
+        return parse_int(str(tok))
+    except NumberError as e:
+        raise _BadNumber(str(e), tok.column) from None
 
 
 def _obj(tree):

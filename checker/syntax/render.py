@@ -122,9 +122,12 @@ def entries_text(progs, links, stored=None) -> str:
 
 
 def render_script(script: Script) -> str:
-    head = [f"dialect {script.dialect}"]
-    if script.name:
-        head.insert(0, f"# {script.name}")
-    for line in script.description.splitlines():
-        head.insert(len(head) - 1, f"# {line}")
+    """The script text; name and description become the header comments that
+    checker.syntax.script reads back (one per line of their text)."""
+    head = []
+    for key in ("name", "description"):
+        value = getattr(script, key)
+        if value:
+            head += [f"# {key}: {line}" for line in value.split("\n")]
+    head.append(f"dialect {script.dialect}")
     return "\n".join(head + [render_step(s) for s in script.steps]) + "\n"

@@ -1,6 +1,14 @@
 """Reading scripts: one line at a time through the fast parser, the reference
 parser deciding every line the fast one does not accept, then the
 validator (declared names, the dialect's ops, attach points and flags).
+
+A script's name and description (the vector keys of spec/vectors.md) are
+header comments before the first statement, one line per line of text, so
+that script -> vector -> script -> vector is lossless::
+
+    # name: attach-before-first
+    # description: BEFORE with no relative prepends
+    # description: (a second line of the description)
 """
 from __future__ import annotations
 
@@ -10,19 +18,24 @@ from ..errors import BadInput
 from ..model import Script
 from . import grammar
 from .fast import Reject, parse_line_fast
+from .lexicon import NumberError, check_line_length, read_text, split_lines
 from .validate import Validator
+
+META_KEYS = ("name", "description")
 
 
 def parse_line(text: str, path: str, lineno: int):
+    check_line_length(text, path, lineno)
     try:
         return parse_line_fast(text, lineno)
-    except (Reject, IndexError):
+    except (Reject, IndexError, NumberError):
         return grammar.parse_line(text, path, lineno)
 
 
 def iter_script(lines: Iterable[str], path: str = "<script>") -> Iterator:
     """Yield ("dialect", name) once, then validated Steps, one line at a time
-    (memory stays flat in file length).  Raises BadInput on the first error."""
+    (memory stays flat in file length).  ``lines`` are already split by the
+    line rule (checker.syntax.lexicon).  Raises BadInput on the first error."""
     v = Validator(path)
     dialect_seen = False
     yielded_dialect = False
@@ -47,10 +60,25 @@ def iter_script(lines: Iterable[str], path: str = "<script>") -> Iterator:
         yield ("dialect", "linux")
 
 
+def header_meta(lines: list[str]) -> dict[str, str]:
+    """name and description from the header comments (see the module docstring)."""
+    found: dict[str, list[str]] = {}
+    for text in lines:
+        code = text.split("#", 1)[0]
+        if code.strip():
+            break
+        for key in META_KEYS:
+            head = f"# {key}:"
+            if text.startswith(head):
+                found.setdefault(key, []).append(text[len(head) + 1:] if text.startswith(head + " ")
+                                                 else text[len(head):])
+    return {k: "\n".join(v) for k, v in found.items()}
+
+
 def read_script(path: str, text: str | None = None) -> Script:
     if text is None:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    items = list(iter_script(text.splitlines(), path))
+        text = read_text(path)
+    lines = split_lines(text)
+    items = list(iter_script(lines, path))
     dialect = items[0][1]
-    return Script(tuple(items[1:]), dialect=dialect, path=path)
+    return Script(tuple(items[1:]), dialect=dialect, path=path, **header_meta(lines))

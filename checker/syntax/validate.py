@@ -17,15 +17,19 @@ from dataclasses import replace
 
 from .. import dialects
 from ..errors import BadInput
-from ..model import OK, Raw, Step
-from .lexicon import CGROUP_POINT_RE, MODE_WORDS
+from ..model import OK, UNDEFINED, Raw, Step
+from .lexicon import CGROUP_POINT_RE, MODE_WORDS, NUMBER_TOKEN_RE
 
-ERRNO_NAMES = frozenset(_errno.errorcode.values())
+ANSWERS = frozenset(_errno.errorcode.values()) | {OK, UNDEFINED}   # what an expectation may name
+# The requests that carry a flag word (the script grammar's `flags=`).
+FLAG_OPS = frozenset(("attach", "detach", "link_create", "link_update"))
 U32 = 1 << 32
 U64 = 1 << 64
 
 
 def did_you_mean(word: str, candidates) -> str:
+    if len(word) > 64:              # (difflib is quadratic; no name is that long)
+        return ""
     m = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.5)
     return f" (did you mean {m[0]!r}?)" if m else ""
 
@@ -33,6 +37,13 @@ def did_you_mean(word: str, candidates) -> str:
 def column_of(text: str | None, word) -> int:
     """1-based column of ``word`` as a whole token in ``text`` (1 if absent)."""
     if not text or word is None:
+        return 1
+    if isinstance(word, int) and not isinstance(word, bool):
+        # A number as written: decimal or hex (0x10 is 16).
+        for m in NUMBER_TOKEN_RE.finditer(text):
+            tok = m.group()
+            if len(tok) <= 66 and int(tok, 16 if tok[:2] in ("0x", "0X") else 10) == word:
+                return m.start() + 1
         return 1
     m = re.search(r"(?<![\w.\-])" + re.escape(str(word)) + r"(?![\w.\-])", text)
     return m.start() + 1 if m else 1
@@ -150,6 +161,8 @@ class Validator:
             self._target(s, text)
         elif op in ("dev_add", "dev_del", "clsact_add", "clsact_del"):
             self._dev(s, text)
+        if s.flags and op not in FLAG_OPS:
+            raise self._fail(f"'{op}' takes no flags", s, text, "flags")
         for f in s.flags:
             if isinstance(f, str):
                 if f not in d.flags:
@@ -183,6 +196,8 @@ class Validator:
                                  + did_you_mean(e, points), s, text, e)
             self._declare(s, s.prog, "program", text)
         elif op == "link_create":
+            if s.prog is None:
+                raise self._fail("'link_create' needs a program", s, text)
             self._obj(s, s.prog, "program", text)
             self._obj(s, s.relative, "relative object", text)
             self._obj(s, s.replace, "replaced program", text)
@@ -220,8 +235,8 @@ class Validator:
 
     def _expect(self, s: Step, text) -> None:
         e = s.expect
-        if e.errno != OK and e.errno not in ERRNO_NAMES:
-            raise self._fail(f"unknown errno {e.errno!r}" + did_you_mean(e.errno, ERRNO_NAMES | {OK}),
+        if e.errno not in ANSWERS:
+            raise self._fail(f"unknown errno {e.errno!r}" + did_you_mean(e.errno, ANSWERS),
                              s, text, e.errno)
         if e.count is not None:
             self._int(s, e.count, U32, "expected count", text)

@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import json.decoder
 import json.scanner
+import re
 from dataclasses import replace
 
 from .. import dialects
 from ..errors import BadInput
 from ..flags import canonical
 from ..model import Expect, Raw, Script, Step
+from .lexicon import MAX_INT, MAX_LINE, NAME_RE, read_text, split_lines
 from .validate import Validator, did_you_mean
 
 FORMAT = "mprog-vector"
@@ -31,9 +33,68 @@ class _PosDict(dict):
     __slots__ = ("pos",)
 
 
+class _Huge:
+    """A JSON integer too long to be any field's value (kept unconverted: a
+    5,000-digit int() is a ValueError, and no field takes it anyway)."""
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: str):
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"a number of {len(self.digits)} digits"
+
+
+def _parse_int(text: str):
+    if len(text.lstrip("-")) > 20:
+        return _Huge(text)
+    v = int(text)
+    return v if -MAX_INT <= v <= MAX_INT else _Huge(text)
+
+
+# A vector nests 5 levels (document, steps, step, expect, progs); anything
+# deeper is refused before decoding (the decoder recurses per level).
+MAX_DEPTH = 16
+_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _too_deep(text: str):
+    """Offset of the first bracket nested deeper than MAX_DEPTH, or None."""
+    depth = 0
+    for m in _BRACKETS.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return m.start()
+        elif c in "]}":
+            depth -= 1
+    return None
+
+
+def decode_json(text: str, path: str, decoder: json.JSONDecoder | None = None):
+    """A JSON document of a user's file (vectors, ``plan --state``): too deep
+    a nesting, invalid JSON and over-long integers are BadInput at their
+    line:col (inside the file), never a RecursionError or ValueError."""
+    lines = split_lines(text)
+    deep = _too_deep(text)
+    if deep is not None:
+        line, col = _line_col(text, deep)
+        raise BadInput(f"nested more than {MAX_DEPTH} levels deep", path, line, col,
+                       lines[line - 1] if line <= len(lines) else None)
+    try:
+        return (decoder or json.JSONDecoder(parse_int=_parse_int)).decode(text)
+    except json.JSONDecodeError as e:
+        line, col = e.lineno, e.colno
+        if line > len(lines):            # at the end of input: after the last line
+            line, col = max(1, len(lines)), len(lines[-1]) + 1 if lines else 1
+        src = lines[line - 1] if 0 < line <= len(lines) else None
+        raise BadInput(f"invalid JSON: {e.msg}", path, line, col, src) from None
+
+
 class _PosDecoder(json.JSONDecoder):
     def __init__(self):
-        super().__init__()
+        super().__init__(parse_int=_parse_int)
         inner = self.parse_object
 
         def parse_object(s_and_end, *args):
@@ -53,14 +114,9 @@ def _line_col(text: str, pos: int) -> tuple[int, int]:
 
 def read_vector(path: str, text: str | None = None) -> Script:
     if text is None:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    lines = text.splitlines()
-    try:
-        doc = _PosDecoder().decode(text)
-    except json.JSONDecodeError as e:
-        src = lines[e.lineno - 1] if 0 < e.lineno <= len(lines) else None
-        raise BadInput(f"invalid JSON: {e.msg}", path, e.lineno, e.colno, src) from None
+        text = read_text(path)
+    lines = split_lines(text)
+    doc = decode_json(text, path, _PosDecoder())
 
     def fail(msg, obj):
         pos = getattr(obj, "pos", 0)
@@ -93,10 +149,24 @@ def read_vector(path: str, text: str | None = None) -> Script:
             step = _step_from_json(raw, line, col)
         except _Bad as e:
             raise BadInput(str(e), path, line, col, src) from None
-        steps.append(v.check(step, None))
+        try:
+            steps.append(v.check(step, None))
+        except BadInput as e:
+            if e.source_line is None:
+                e.source_line = src
+            raise
     for k in ("name", "description"):
-        if not isinstance(doc.get(k, ""), str):
+        value = doc.get(k, "")
+        if not isinstance(value, str):
             fail(f"{k!r} must be a string", doc)
+        bad = _bad_text(value, allow_newline=k == "description")
+        longest = max(map(len, value.split("\n")))
+        if longest > MAX_META_LINE:
+            fail(f"{k!r} has a line of {longest} characters (at most {MAX_META_LINE}: it becomes "
+                 f"a script comment line)", doc)
+        if bad is not None:
+            fail(f"{k!r} must be text without control characters{' other than newlines' if k == 'description' else ''}"
+                 f" (it has {bad})", doc)
     return Script(tuple(steps), dialect=dialect, name=doc.get("name", ""),
                   description=doc.get("description", ""), path=path)
 
@@ -105,10 +175,36 @@ class _Bad(Exception):
     pass
 
 
+# "# description: " + a line of the text must be a script line (MAX_LINE).
+MAX_META_LINE = MAX_LINE - len("# description: ")
+
+
+def _bad_text(value: str, allow_newline: bool):
+    """What makes a name/description unusable as a script comment line (a
+    control character, a lone surrogate that UTF-8 cannot write), or None."""
+    for c in value:
+        if c == "\n" and allow_newline or c == "\t":
+            continue
+        if c < " " or c == "\x7f" or "\ud800" <= c <= "\udfff" or c in "\x85\u2028\u2029":
+            return f"U+{ord(c):04X}"
+    return None
+
+
+def _short_repr(v) -> str:
+    r = repr(v)
+    return r if len(r) <= 40 else r[:30] + "..." + r[-6:]
+
+
+def _name(v, key: str) -> str:
+    if not isinstance(v, str) or not NAME_RE.match(v):
+        raise _Bad(f"{key!r} must be a name ([A-Za-z_][A-Za-z0-9_.-]*), not {_short_repr(v)}")
+    return v
+
+
 def _ref(v, key):
     if isinstance(v, bool) or not isinstance(v, (str, int)):
-        raise _Bad(f"{key!r} must be a name or an integer, not {v!r}")
-    return Raw(v) if isinstance(v, int) else v
+        raise _Bad(f"{key!r} must be a name or an integer, not {_short_repr(v)}")
+    return Raw(v) if isinstance(v, int) else _name(v, key)
 
 
 def _step_from_json(d, line: int, col: int) -> Step:
@@ -119,20 +215,20 @@ def _step_from_json(d, line: int, col: int) -> Step:
             raise _Bad(f"unknown step key {k!r}" + did_you_mean(k, _STEP_KEYS))
     op = d.get("op")
     if not isinstance(op, str):
-        raise _Bad(f"'op' must be one of {', '.join(dialects.all_ops())}, not {op!r}")
+        raise _Bad(f"'op' must be one of {', '.join(dialects.all_ops())}, not {_short_repr(op)}")
     kw = {"op": op, "line": line, "column": col}
     for k in ("dev", "cgroup", "parent", "dir", "type", "expected_attach_type"):
         if k in d:
-            if not isinstance(d[k], str):
-                raise _Bad(f"{k!r} must be a string")
-            kw[k] = d[k]
+            kw[k] = _name(d[k], k)
     for k in _REF_KEYS:
         if k in d:
             kw[k] = _ref(d[k], k)
     if "flags" in d:
-        if not isinstance(d["flags"], list):
+        flags = d["flags"]
+        if not isinstance(flags, list) or not all(
+                isinstance(f, str) or (isinstance(f, int) and not isinstance(f, bool)) for f in flags):
             raise _Bad("'flags' must be a list of flag names or numbers")
-        kw["flags"] = canonical(d["flags"])
+        kw["flags"] = canonical(flags)
     for k in ("expected_revision", "query_flags", "attach_flags", "count"):
         if k in d:
             kw[k] = d[k]

@@ -270,9 +270,8 @@ def test_fd_mapping(kb):
     do(kb, "close", "EBADF", prog=Raw(0))
     assert _is_open(0)
     do(kb, "attach", "EBADF", **IN, prog=Raw(987654))
-    with open(os.devnull) as f:
-        with pytest.raises(ValueError, match="open in this process"):
-            kb.apply(Step("attach", **IN, prog=Raw(f.fileno())))
+    with open(os.devnull) as f:                 # an fd open here is still "not open" raw
+        do(kb, "attach", "EBADF", **IN, prog=Raw(f.fileno()))
     # A prog fd used as a link and a link fd used as a prog.
     do(kb, "link_create", **IN, prog="p2", link="l2")
     do(kb, "link_detach", "EINVAL", link="p2")
@@ -534,3 +533,33 @@ def test_session_stays_inside_and_sigint_surfaces_at_the_next_request(kb):
             do(kb, "attach", prog="p2", **IN)     # raises before touching the kernel
     assert netns_inode() == home
     q(kb, ["p1"], 2, **IN)                        # p2 was never attached
+
+
+def test_raw_fds_agree_with_the_model_for_every_value(kb):
+    """A raw fd names no object, whatever number it is: the process's own
+    stdio and open files, low numbers, this backend's own fd numbers, and
+    the extremes.  The model and the kernel both answer EBADF in every fd
+    position (prog, relative, replace, link, old_prog)."""
+    from checker.exec import Executor
+    model = Executor()
+    setup = [Step("dev_add", dev="a"), Step("load", prog="p1"), Step("load", prog="p2"),
+             Step("load", prog="p3"), Step("attach", **IN, prog="p1"),
+             Step("link_create", link="l1", prog="p2", **IN)]
+    for s in setup:
+        assert model.apply(s).errno == kb.apply(s).errno == OK
+    with open(os.devnull) as f, open(__file__) as g:
+        own = sorted({1, 2, f.fileno(), g.fileno(), kb.progs["p1"].fd, kb.links["l1"].fd})
+        values = own + [3, 4, 5, 10, 999, 1000, 1001, 2**31 - 1, 2**31, 2**32 - 1]
+        for v in values:
+            r = Raw(v)
+            for step in (Step("attach", **IN, prog=r),
+                         Step("attach", **IN, prog="p3", flags=("BEFORE",), relative=r),
+                         Step("attach", **IN, prog="p3", flags=("REPLACE",), replace=r),
+                         Step("detach", **IN, prog=r),
+                         Step("link_update", link=r, prog="p1"),
+                         Step("link_update", link="l1", prog="p3", flags=("REPLACE",), old_prog=r),
+                         Step("link_detach", link=r)):
+                m, k = model.apply(step), kb.apply(step)
+                assert m.errno == k.errno == "EBADF", (v, step, m, k)
+        assert not f.closed and os.fstat(f.fileno())         # nothing of ours was touched
+    q(kb, ["p1", "p2"], 3, links=[None, "l1"])

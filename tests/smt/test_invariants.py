@@ -52,3 +52,20 @@ def test_unqualified_stale_claim_has_a_counterexample():
     text = _trace(stale_detach, 2)
     assert "flags=REPLACE" in text and "=> EINVAL" in text
     assert all(r.passed for r in run_steps(read_script("<cex>", text).steps, Executor())), text
+
+
+def test_traces_name_only_declared_objects():
+    """A relative link that was never created (the model may pick one) is
+    written as a raw number, not as an undeclared name: every trace is a
+    valid script, and it replays on the executor (regression: a full run
+    once drew such a model and the validator rejected the trace)."""
+    for by_id in (False, True):
+        def unborn_relative(u):
+            r = u.reqs[0]
+            return [u.ops[0] == bmc.OPS.index("attach"), r.rel_kind == encode.REL_LINK,
+                    r.rel_link == 1, u.worlds[0].ls[0] == bmc.UNBORN, r.before,
+                    r.id if by_id else z3.Not(r.id)]
+        text = _trace(unborn_relative, 1)
+        assert "before" in text and "l1" not in text, text
+        results = list(run_steps(read_script("<trace>", text).steps, Executor()))
+        assert all(r.passed for r in results), text

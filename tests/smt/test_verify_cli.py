@@ -43,7 +43,12 @@ def test_unknown_exits_3(capsys, monkeypatch):
 
 
 def test_bad_arguments_exit_2(capsys):
-    assert _run("--n-max", "64") == 2
+    from checker.cli import main
+    for argv in (["--n-max", "64"], ["--depth", "0"], ["--exhaustive-n", "-2"],
+                 ["--out", "/dev/null"]):
+        assert main(["verify", *argv]) == 2
+        err = capsys.readouterr().err
+        assert (argv[0] in err or argv[1] in err) and "Traceback" not in err
     with pytest.raises(SystemExit) as e:
         _run("--only", "nothing")
     assert e.value.code == 2

@@ -1,0 +1,73 @@
+"""The long hostile-input campaign (issue 9): mutated scripts, vectors and
+directive files through the real command line, judged like the CI harness
+(tests/hostile.py): exit status in {0, 1, 2, 3}, no traceback, no output
+file changed by a failed command, every file:line:col inside the file, no
+input slower than 10 s.  Reports the figures; exits 1 if any input failed
+the judge (and prints the first failures).
+
+    python bench/bench_hostile.py [--inputs 100000] [--seed 1]
+
+Baseline measured in the same run: the same commands on the unmutated seed
+files (seconds per input), so the mutated inputs' cost reads as a ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import tempfile
+import time
+from random import Random
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests"))
+
+import hostile  # noqa: E402
+
+KINDS = ("mprog", "json", "dirs")
+WEIGHTS = (45, 45, 10)          # directive files cost a z3 solve each: fewer of them
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--inputs", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    corpus = hostile.seed_corpus()
+    work = tempfile.mkdtemp(prefix="mprog-hostile-")
+
+    base = hostile.Tally()
+    t0 = time.perf_counter()
+    for kind in KINDS:
+        for data in corpus[kind]:
+            hostile.judge(base, kind, data, work, "seed")
+    base_s = (time.perf_counter() - t0) / base.inputs
+
+    rng = Random(args.seed)
+    t = hostile.Tally()
+    per_kind = dict.fromkeys(KINDS, 0)
+    t0 = time.perf_counter()
+    for i in range(args.inputs):
+        kind = rng.choices(KINDS, WEIGHTS)[0]
+        per_kind[kind] += 1
+        data = hostile.mutate(rng, kind, rng.choice(corpus[kind]), corpus[kind])
+        hostile.judge(t, kind, data, work, f"input {i}")
+        if (i + 1) % 10_000 == 0:
+            print(f"  {i + 1:,} inputs, {time.perf_counter() - t0:.0f} s, "
+                  f"{len(t.failures)} failing", file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - t0
+    statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(t.by_status.items()))
+    print(f"hostile inputs: {t.inputs:,} ({', '.join(f'{k} {v:,}' for k, v in per_kind.items())}), "
+          f"{t.commands:,} commands, seed {args.seed}, {elapsed:.0f} s")
+    print(f"  exit statuses: {statuses}")
+    print(f"  tracebacks {t.tracebacks}, hangs over {hostile.HANG_S:.0f} s {t.hangs}, changed output "
+          f"files {t.changed_outputs}, positions outside the file {t.bad_positions}, other failures "
+          f"{len(t.failures) - t.tracebacks - t.hangs - t.changed_outputs - t.bad_positions}")
+    print(f"  slowest input {t.slowest_s:.2f} s; {elapsed / t.inputs * 1000:.1f} ms per input "
+          f"(unmutated seeds: {base_s * 1000:.1f} ms, ratio {elapsed / t.inputs / base_s:.2f})")
+    for label, kind, cmd, problems, data, err in t.failures[:5]:
+        print(f"FAILED {label} ({kind}): {cmd}: {problems[:3]}\n  input: {data[:300]!r}\n  {err[-600:]}")
+    return 0 if t.ok and base.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

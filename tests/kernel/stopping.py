@@ -1,0 +1,93 @@
+"""One trial of stopping ``mprog fuzz --expedited-rcu`` with a signal, and
+what it must leave: exit 128 + signal, a one-line message, rcu_expedited
+back at its value, no namespace, program or link of the run left.  Used by
+tests/kernel/test_signals.py (a few trials) and bench/bench_signals.py (20
+per signal, issue 9's acceptance)."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+from checker.kernel import bpf, rcu
+
+from test_backend import _visible_netns  # noqa: E402  (tests/kernel is on sys.path)
+
+STOP_WITHIN_S = 1.0
+
+
+def _objects() -> set:
+    return {("prog", i) for i in bpf.all_ids("prog")} | {("link", i) for i in bpf.all_ids("link")}
+
+
+def _settled(before: set, probe, timeout: float) -> set:
+    """What ``probe()`` still shows beyond ``before`` once the kernel's
+    asynchronous clean-up (namespaces, RCU-freed programs) had ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        extra = probe() - before
+        if not extra or time.monotonic() > deadline:
+            return extra
+        time.sleep(0.1)
+
+
+def trial(sig: int, out_dir: str, rng: random.Random, system_wide: bool = True) -> list[str]:
+    """Start a campaign, signal it at a random moment of its run, check
+    everything; returns the problems found (empty: a clean stop).
+    ``system_wide``: also compare the system's BPF objects and visible
+    namespaces before and after; only meaningful when nothing else on the
+    machine creates any meanwhile (the bench; not a test run that may share
+    the machine with another suite)."""
+    with open(rcu.PATH) as f:
+        rcu_before = f.read().strip()
+    ns_before, objs_before = _visible_netns(), _objects()
+    p = subprocess.Popen([sys.executable, "-m", "checker", "fuzz", "--expedited-rcu", "--time", "60",
+                          "--max-requests", "10000000", "--seed", str(rng.randrange(1000)),
+                          "--out", out_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=dict(os.environ, COLUMNS="100"))
+    problems = []
+    try:
+        announce = p.stderr.readline()          # the rcu line: the campaign is under way
+        if "rcu_expedited set to 1" not in announce:
+            problems.append(f"no rcu announcement: {announce!r}")
+        time.sleep(rng.uniform(0.2, 2.5))
+        t0 = time.monotonic()
+        p.send_signal(sig)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            problems.append("still running 10 s after the signal")
+            p.kill()
+            p.wait()
+        dt = time.monotonic() - t0
+        err = p.stderr.read()
+        p.stdout.read()
+    finally:
+        p.stdout.close()
+        p.stderr.close()
+    name = signal.Signals(sig).name
+    if p.returncode != 128 + sig:
+        problems.append(f"exit {p.returncode}, not {128 + sig}")
+    if dt > STOP_WITHIN_S:
+        problems.append(f"stopped after {dt:.2f} s")
+    lines = [l for l in err.splitlines() if l.strip()]
+    if lines != [f"mprog: stopped by {name}"]:
+        problems.append(f"stderr after the signal: {err[-2000:]!r}")
+    with open(rcu.PATH) as f:
+        if f.read().strip() != rcu_before:
+            problems.append("rcu_expedited not restored")
+    if p.pid in rcu._read_state().get("holders", []):     # (others may hold it meanwhile)
+        problems.append(f"still registered as a holder in {rcu.STATE}")
+    if system_wide:
+        left = _settled(objs_before, _objects, 30)
+        if left:
+            problems.append(f"objects left: {sorted(left)[:5]}")
+        ns_left = _settled(ns_before, _visible_netns, 5)
+        if ns_left:
+            problems.append(f"namespaces left: {sorted(ns_left)}")
+    if os.listdir(out_dir):
+        problems.append(f"files written: {os.listdir(out_dir)}")
+    return problems
