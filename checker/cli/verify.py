@@ -1,10 +1,16 @@
 """``mprog verify``: the z3 proofs (checker.smt) from the command line.
 
+``--dialect D`` (default linux) picks the encoding and executor unit and
+the invariants of dialect D (spec/<D>/invariants.md), and the contrasts D is
+expected to refute (checker.smt.CONTRASTS: rfc refutes NO-LOCKOUT, linux
+STAYS-FIRST), each printed with its runnable counterexample.
+
 Exit status: 0 everything proved (vacuous classes count as proved: no state
-reaches them), 1 a violation (its counterexample script is printed, and
-written as .mprog + JSON vector with ``--out``), 3 anything not established
-(z3 ``unknown``, e.g. a timeout, or an ``unproved`` class / induction step),
-2 bad arguments.
+reaches them; an expected refutation counts as established), 1 a violation
+(its counterexample script is printed, and written as .mprog + JSON vector
+with ``--out``) or a contrast that is not refuted, 3 anything not
+established (z3 ``unknown``, e.g. a timeout, or an ``unproved`` class /
+induction step), 2 bad arguments.
 """
 from __future__ import annotations
 
@@ -17,11 +23,11 @@ from .common import (check_output_dir, make_output_dir, stop_z3_on_signal, timeo
                      write_files)
 
 EQUIV_NS = (4, 8, 16, 32, 63)
-CGROUP_NS = (4, 8, 16, 32, 64)
-# Statuses that establish a check: proved; vacuous (no state reaches the
-# class); sampled (cgroup classes: the encoding is proved total, the
-# executor agrees on every representative).
-ESTABLISHED = ("proved", "vacuous", "sampled")
+# Established (refuted: an expected refutation; sampled: a class of a
+# dialect with its own proofs, checker.smt.cgroup_proofs, whose encoding is
+# proved total and whose executor agrees on every representative).
+OK = ("proved", "vacuous", "refuted", "sampled")
+BAD = ("violated", "unrefuted")
 
 
 def _ns(n_max: int, steps=EQUIV_NS) -> list:
@@ -32,21 +38,23 @@ def cmd_verify(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .. import smt
-    from ..dialects.cgroup import CGROUP_MAX_PROGS
+    from .. import dialects, smt
     from ..dialects.linux import MPROG_MAX
     from ..smt.solve import Budget
 
-    cgroup = args.dialect == "cgroup"
-    if cgroup:
-        from ..smt import cgroup_bmc, cgroup_verify
-    n_max = CGROUP_MAX_PROGS if cgroup else MPROG_MAX
-    if not 0 <= args.n_max <= n_max:
-        raise BadInput(f"must be from 0 to {n_max}, not {args.n_max}", "--n-max", 0, 0)
+    own = args.dialect in dialects.registry() and smt.own_proofs(args.dialect)
+    n_top = own.MAX_ENTRIES if own else MPROG_MAX          # the dialect's list size (cgroup: 64)
+    if not 0 <= args.n_max <= n_top:
+        raise BadInput(f"must be from 0 to {n_top}, not {args.n_max}", "--n-max", 0, 0)
     if args.depth < 1:
         raise BadInput(f"must be >= 1, not {args.depth}", "--depth", 0, 0)
     if args.exhaustive_n < -1:
         raise BadInput(f"must be >= -1 (-1: off), not {args.exhaustive_n}", "--exhaustive-n", 0, 0)
+    encoded = [n for n, d in dialects.registry().items() if d.encoding]
+    if args.dialect not in encoded:
+        raise BadInput(f"dialect {args.dialect!r} has no z3 encoding (encoded: {', '.join(encoded)})",
+                       "--dialect", 0, 0)
+    dialect = args.dialect
     if args.out:
         check_output_dir(args.out)
     stop_z3_on_signal()
@@ -59,52 +67,49 @@ def cmd_verify(args) -> int:
         rs = fn()
         dt = time.perf_counter() - t0
         reports.extend(rs)
-        rows.append((label, len(rs), sum(r.status in ESTABLISHED for r in rs),
-                     sum(r.status == "violated" for r in rs),
-                     sum(r.status not in ESTABLISHED + ("violated",) for r in rs), dt))
+        rows.append((label, len(rs), sum(r.status in ("proved", "vacuous", "sampled") for r in rs),
+                     sum(r.status == "refuted" for r in rs), sum(r.status in BAD for r in rs),
+                     sum(r.status not in OK + BAD for r in rs), dt))
         if not args.json:
             for r in rs:
                 out.print(r.line())
 
-    if cgroup:
-        if args.only in (None, "equivalence"):
-            for n in _ns(max(args.n_max, 1), CGROUP_NS):
-                run(f"classes N={n}", lambda n=n: cgroup_verify.verify_classes(n, budget))
-            if args.exhaustive_n >= 0:
-                run(f"exhaustive N={args.exhaustive_n}",
-                    lambda: cgroup_verify.verify_exhaustive(args.exhaustive_n, budget))
-        if args.only in (None, "invariants"):
-            run(f"invariants depth={args.depth}",
-                lambda: cgroup_bmc.check_invariants(args.depth, budget)
-                + [cgroup_bmc.check_max_inductive(CGROUP_MAX_PROGS, budget)])
-    else:
-        if args.only in (None, "equivalence"):
-            for n in _ns(args.n_max):
-                run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, budget))
-            if args.exhaustive_n >= 0:
-                run(f"exhaustive N={args.exhaustive_n}",
-                    lambda: smt.verify_exhaustive(args.exhaustive_n, budget))
-        if args.only in (None, "invariants"):
-            run(f"invariants depth={args.depth}", lambda: smt.check_invariants(args.depth, budget))
+    if args.only in (None, "equivalence"):
+        for n in _ns(args.n_max, own.EQUIV_NS if own else EQUIV_NS):
+            run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, budget, dialect=dialect))
+        if args.exhaustive_n >= 0:
+            run(f"exhaustive N={args.exhaustive_n}",
+                lambda: smt.verify_exhaustive(args.exhaustive_n, budget, dialect=dialect))
+    if args.only in (None, "invariants"):
+        run(f"invariants depth={args.depth}",
+            lambda: smt.check_invariants(args.depth, budget, dialect=dialect))
 
-    bad = [r for r in reports if r.status == "violated"]
-    unknown = [r for r in reports if r.status not in ESTABLISHED + ("violated",)]
+    bad = [r for r in reports if r.status in BAD]
+    refuted = [r for r in reports if r.status == "refuted"]
+    unknown = [r for r in reports if r.status not in OK + BAD]
     written = []
     for i, r in enumerate(bad):
         if r.script and args.out:
             written += _write(args.out, f"counterexample-{i + 1}", r.script)
+    for r in refuted:
+        if r.script and args.out:
+            written += _write(args.out, f"refuted-{r.case}", r.script)
     if args.json:
         print(json.dumps({"reports": [r.__dict__ | {"rules": list(r.rules)} for r in reports],
                           "written": written}, indent=1))
     else:
-        t = Table(title="mprog verify")
-        for c in ("check", "reports", "proved", "violated", "unknown", "seconds"):
+        t = Table(title=f"mprog verify ({dialect})")
+        for c in ("check", "reports", "proved", "refuted", "violated", "unknown", "seconds"):
             t.add_column(c, justify="left" if c == "check" else "right")
-        for label, n, ok, v, u, dt in rows:
-            t.add_row(label, str(n), str(ok), str(v), str(u), f"{dt:.1f}")
+        for label, n, ok, rf, v, u, dt in rows:
+            t.add_row(label, str(n), str(ok), str(rf), str(v), str(u), f"{dt:.1f}")
         out.print(t)
+        for r in refuted:
+            out.print(f"refuted as expected, {r.case} ({dialect} does not have it):")
+            out.print(r.script or r.detail, markup=False)
         for r in bad:
-            out.print(f"counterexample for {r.check}:{r.op}:{r.case}:")
+            out.print(f"counterexample for {r.check}:{r.op}:{r.case}:" if r.status == "violated" else
+                      f"{r.case} was expected to fail in {dialect} and did not: {r.detail}")
             out.print(r.script or r.detail, markup=False)
         for p in written:
             out.print(f"wrote {p}")
@@ -124,12 +129,10 @@ def _write(out_dir: str, base: str, text: str) -> list:
 def register(sub) -> None:
     v = sub.add_parser("verify", help="prove the z3 encoding equal to the executor and check the "
                                       "invariants (z3)")
-    v.add_argument("--dialect", choices=("linux", "cgroup"), default="linux",
-                   help="linux (default): the tcx encoding (checker.smt.equiv / bmc); cgroup: the "
-                        "cgroup encoding (checker.smt.cgroup_verify / cgroup_bmc; N up to 64)")
     v.add_argument("--n-max", type=int, default=8, metavar="N",
                    help="equivalence for hooks of up to N slots, at N = 4, 8, 16, 32, 63 up to N "
-                        "(default 8; the kernel maximum is 63)")
+                        "(default 8; the kernel maximum is 63; cgroup: lists of up to N entries, at "
+                        "N = 4, 8, 16, 32, 64, up to 64)")
     v.add_argument("--depth", type=int, default=6, metavar="K", help="BMC depth (default 6)")
     v.add_argument("--timeout", type=timeout_seconds, default=None, metavar="S",
                    help="time budget in seconds for all solver checks (0: no limit); what it "
@@ -137,7 +140,10 @@ def register(sub) -> None:
     v.add_argument("--only", choices=("equivalence", "invariants"), default=None)
     v.add_argument("--exhaustive-n", type=int, default=-1, metavar="K",
                    help="also run the exhaustive mode for hooks of up to K slots (-1: off)")
+    v.add_argument("--dialect", default="linux", metavar="D",
+                   help="the dialect whose encoding, executor and invariants are checked (default linux)")
     v.add_argument("--json", action="store_true", help="print the reports as JSON")
     v.add_argument("--out", default=None, metavar="DIR",
-                   help="write each counterexample as DIR/counterexample-<i>.mprog and .json")
+                   help="write each counterexample as DIR/counterexample-<i>.mprog and .json (and each "
+                        "expected refutation as DIR/refuted-<property>.mprog and .json)")
     v.set_defaults(func=cmd_verify)

@@ -3,7 +3,9 @@ dialect as a tracked constraint, over a symbolic world of one attach point.
 
 Written from spec/cgroup/ (not by calling the executor); checker.smt.
 cgroup_verify proves it equal to the executor (checker.exec.cgroup) and
-checks the dialect's invariants (spec/cgroup/invariants.md).
+checks the dialect's invariants (spec/cgroup/invariants.md).  A
+hierarchy is no tcx hook, so the generic proofs (checker.smt.equiv / bmc)
+hand this dialect to its own (``PROOFS``: checker.smt.cgroup_proofs).
 
 The symbolic world (``World(t, shape)``), before request ``t``:
 
@@ -38,6 +40,7 @@ from ..dialects.cgroup import CGROUP, CGROUP_MAX_PROGS
 from . import names
 from .core import Chain, Tracked
 
+PROOFS = "checker.smt.cgroup_proofs"    # the proofs of this encoding (checker.smt.equiv.own_proofs)
 POINT = "cgroup_getsockopt"
 ERRNOS = ("ok", "EBADF", "EINVAL", "ENOENT", "ENOLINK", "ENOSPC", "EPERM", "ESTALE", "E2BIG",
           "EEXIST", "EBUSY")
@@ -722,6 +725,14 @@ def kernel_positions(w: World, lvl) -> dict:
             pos[(l, j)] = z3.If(lv.pre[j], b + 1 + init_b - raw[j], raw[j])
         fstart, bstart = z3.If(take, f, fstart), z3.If(take, b, bstart)
     return pos, con
+
+
+def state(t: int, size: int) -> World:
+    """The world before request ``t`` with lists of ``size`` slots (two
+    levels, three programs, two links; the programs' static attributes are
+    shared by every world: the same z3 names)."""
+    shape = Shape(2, size, 3, 2)
+    return World(t, shape, Static.symbolic(shape.progs))
 
 
 def rule_ids() -> frozenset:

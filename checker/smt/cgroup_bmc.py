@@ -12,6 +12,7 @@ API, 2 links); CG-INV-MAX is also proved inductive over lists of 64.
 """
 from __future__ import annotations
 
+import functools
 import time
 from typing import Optional
 
@@ -19,6 +20,7 @@ import z3
 
 from ..dialects.cgroup import CGROUP_MAX_PROGS
 from . import cgroup as E
+from . import names
 from .cgroup import ATTACHED, MULTI, NONE, OPS, UNBORN, Req, Shape, Static
 from .cgroup_verify import Report
 
@@ -318,4 +320,12 @@ def invariant_ids() -> tuple:
     return tuple(INVARIANTS)
 
 
-__all__ = ["INVARIANTS", "check_invariants", "check_max_inductive", "invariant_ids"]
+@functools.cache
+def rule_ids() -> frozenset:
+    """Rules tracked in the transition relation (a one-step unrolling; no
+    load: the worlds start with every program loaded)."""
+    u = Unrolling(1, Shape(2, 2, 2, 1))
+    return frozenset(names.rule_of_label(t.label) for c in u.chains[0].values() for t in c.tracked)
+
+
+__all__ = ["INVARIANTS", "check_invariants", "check_max_inductive", "invariant_ids", "rule_ids"]

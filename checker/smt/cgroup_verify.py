@@ -266,8 +266,9 @@ class Universe:
     """A symbolic pre/post world pair and one request, every op's chain
     built once, for one shape; ``solver(op)`` holds that op's chain."""
 
-    def __init__(self, shape: Shape, timeout_s: Optional[float] = None):
+    def __init__(self, shape: Shape, timeout_s: Optional[float] = None, step_fn=None):
         self.shape, self.timeout_s = shape, timeout_s
+        self.step = step_fn or step          # the executor's step (tests plant bugs in a copy)
         self.static = Static.symbolic(shape.progs)
         self.pre, self.post = E.World(0, shape, self.static), E.World(1, shape, self.static)
         self.req = Req(0)
@@ -316,7 +317,7 @@ def check_case(u: Universe, c: Concrete, attrs, q: ConcreteReq) -> Optional[str]
     solver = u.solver(q.op)
     w = exec_world(c, attrs)
     s = q.step(attrs)
-    outcome, w2 = step(w, s)
+    outcome, w2 = u.step(w, s)
     post = concrete_of(w2, u.shape, _closed_after(c, q, w2))
     r = u.req
     want = [r.errno == E.errno_code(outcome.errno), r.rule == E.rule_code(outcome.rule)] + pin_world(u.post, post)
@@ -527,12 +528,12 @@ def reachable(shape: Shape, attrs, k: int, depth: int, cap: int) -> list:
 
 
 def verify_exhaustive(k: int = 1, timeout_s: Optional[float] = None, depth: int = 2,
-                      cap: int = 100000) -> list:
+                      cap: int = 100000, step_fn=None) -> list:
     """Every world reachable in at most ``depth`` requests with lists of at
     most ``k`` entries, every request of the alphabet on each."""
     shape = Shape(EXHAUSTIVE_SHAPE.depth, max(k, 1), EXHAUSTIVE_SHAPE.progs, EXHAUSTIVE_SHAPE.links)
     attrs = EXHAUSTIVE_ATTRS
-    u = Universe(shape, timeout_s)
+    u = Universe(shape, timeout_s, step_fn)
     t0 = time.perf_counter()
     worlds = reachable(shape, attrs, k, depth, cap)
     cases, rules = 0, set()
@@ -544,7 +545,7 @@ def verify_exhaustive(k: int = 1, timeout_s: Optional[float] = None, depth: int 
                 status = "unknown" if why.startswith("unknown") else "violated"
                 return [Report("exhaustive", q.op, "case", status, k, time.perf_counter() - t0, why,
                                script=case_script(c, attrs, q, why))]
-            rules.add(step(exec_world(c, attrs), q.step(attrs))[0].rule)
+            rules.add(u.step(exec_world(c, attrs), q.step(attrs))[0].rule)
     return [Report("exhaustive", "all", f"k={k},depth={depth}", "proved", k, time.perf_counter() - t0,
                    f"{cases} (world, request) cases over {len(worlds)} worlds agree; "
                    f"{len(rules)} rules decided", rules=tuple(sorted(rules)))]
@@ -595,7 +596,8 @@ def _domain(u: Universe, op: str) -> list:
 SAMPLE_MAX = 6      # representatives are searched in lists of at most this many entries
 
 
-def verify_classes(n: int, timeout_s: Optional[float] = None, ops=OPS, rules=None) -> list:
+def verify_classes(n: int, timeout_s: Optional[float] = None, ops=OPS, rules=None,
+                   step_fn=None) -> list:
     """Per op: the encoding is total over every well-formed world with lists
     of at most ``n`` entries (z3 proof; n + 1 programs, so a list can be
     full).  Per rule: representatives at the boundaries (lists of at most
@@ -604,7 +606,7 @@ def verify_classes(n: int, timeout_s: Optional[float] = None, ops=OPS, rules=Non
     against the executor (check_case).  With ``rules``: only those classes."""
     big = Universe(Shape(depth=2, size=n, progs=n + 1, links=2), timeout_s)
     k = min(n, SAMPLE_MAX)
-    u = Universe(Shape(depth=2, size=k, progs=k + 1, links=2), timeout_s)
+    u = Universe(Shape(depth=2, size=k, progs=k + 1, links=2), timeout_s, step_fn)
     out = []
     for op in ops:
         if rules is None:
@@ -623,7 +625,7 @@ def verify_classes(n: int, timeout_s: Optional[float] = None, ops=OPS, rules=Non
         for rule in sorted(set(chain.fires) & (set(chain.fires) if rules is None else set(rules))):
             out.append(_class(u, s, chain, op, rule, k))
     if n >= CGROUP_MAX_PROGS and rules is None:
-        out += full_list_cases(timeout_s)
+        out += full_list_cases(timeout_s, step_fn)
     return out
 
 
@@ -661,7 +663,7 @@ def _class(u: Universe, s: z3.Solver, chain, op: str, rule: str, k: int) -> Repo
                   f"the executor agrees on {reps} representatives", (rule,), reps=reps)
 
 
-def full_list_cases(timeout_s: Optional[float] = None) -> list:
+def full_list_cases(timeout_s: Optional[float] = None, step_fn=None) -> list:
     """The 64-entry boundary, built concretely (a z3 search for a world with
     64 distinct programs is slow): a parent with one entry and a child whose
     list holds 63 or 64 prog-API entries (some PREORDER) and one attached
@@ -669,7 +671,7 @@ def full_list_cases(timeout_s: Optional[float] = None) -> list:
     check_case.  The programs are p1..p65, all of the attach point's type."""
     t0 = time.perf_counter()
     shape = Shape(depth=2, size=CGROUP_MAX_PROGS, progs=CGROUP_MAX_PROGS + 2, links=2)
-    u = Universe(shape, timeout_s)
+    u = Universe(shape, timeout_s, step_fn)
     attrs = tuple((True, True, True) for _ in range(shape.progs))
     cases, bad = 0, None
     for k in (CGROUP_MAX_PROGS - 1, CGROUP_MAX_PROGS):

@@ -174,6 +174,32 @@ def test_ctrl_c_removes_the_subtree(tmp_path):
     assert not any(d.startswith(prefix) for d in os.listdir(mount))
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_fuzz_stops_cleanly_on_a_signal(sig, tmp_path):
+    """mprog fuzz --dialect cgroup stopped by SIGINT / SIGTERM mid-campaign:
+    exit 128 + signal within a second, one line, no cgroup, program, link or
+    file of the run left (its objects: the ids it held are gone)."""
+    mount = cgroup2_mount()
+    p = subprocess.Popen([sys.executable, "-m", "checker", "fuzz", "--dialect", "cgroup", "--time", "60",
+                          "--max-requests", "10000000", "--seed", "3", "--out", str(tmp_path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    prefix = f"mprog-{p.pid}-"
+    deadline = time.monotonic() + 30
+    while not any(d.startswith(prefix) for d in os.listdir(mount)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any(d.startswith(prefix) for d in os.listdir(mount))
+    time.sleep(1.5)
+    t0 = time.monotonic()
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=30)
+    dt = time.monotonic() - t0
+    assert p.returncode == 128 + sig, (out, err)
+    assert [l for l in err.splitlines() if l.strip()] == [f"mprog: stopped by {signal.Signals(sig).name}"]
+    assert dt < 2.0
+    assert not any(d.startswith(prefix) for d in os.listdir(mount))
+    assert os.listdir(tmp_path) == []
+
+
 # ---------------------------------------------------------------------------
 # Differential fuzzing (mprog fuzz --dialect cgroup)
 

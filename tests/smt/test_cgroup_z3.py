@@ -6,8 +6,6 @@ bugs caught on either side."""
 from __future__ import annotations
 
 import importlib.util
-import re
-from dataclasses import replace
 
 import pytest
 
@@ -18,28 +16,42 @@ from checker.smt import cgroup_bmc as B
 from checker.smt import cgroup_verify as V
 from checker.syntax.script import read_script
 
-from corpus import REPO
+
+# The rule-ID and invariant-doc cross-checks of every encoded dialect, cgroup
+# included, are tests/smt/test_rule_ids.py's (through checker.smt's entry
+# points, which hand cgroup to checker.smt.cgroup_proofs).
 
 
-def test_rule_ids_equal_registry():
-    ids = E.rule_ids()
-    assert ids == set(CGROUP), sorted(ids ^ set(CGROUP))
+def test_the_generic_entry_points_hand_cgroup_to_its_proofs():
+    from checker import smt
+    from checker.smt import cgroup_proofs
+    assert smt.own_proofs("cgroup") is cgroup_proofs and smt.own_proofs("linux") is None
+    assert smt.invariant_table("cgroup") == B.INVARIANTS
+    assert smt.rule_ids("cgroup") == set(CGROUP)
+    reports = smt.verify_equivalence(2, dialect="cgroup", ops=("cgroup_add",))
+    assert reports and all(r.status in ("proved", "sampled", "vacuous") for r in reports)
+    reports = smt.check_invariants(1, dialect="cgroup", invariants=["CG-INV-FAIL"])
+    assert [(r.op, r.case, r.status) for r in reports] == [("bmc", "CG-INV-FAIL", "proved"),
+                                                           ("induction", "CG-INV-FAIL", "proved")]
 
 
-def test_tracked_labels_are_rule_at_step():
-    shape = E.Shape(2, 2, 2, 1)
-    st = E.Static.symbolic(shape.progs)
-    pre, post, r = E.World(0, shape, st), E.World(1, shape, st), E.Req(0)
-    for op in E.OPS:
-        for t in E.encode(op, 0, pre, post, r).tracked:
-            rule, _, step = t.label.rpartition("@")
-            assert rule in CGROUP and step == "0", t.label
+def test_verify_cli_takes_the_cgroup_bound(capsys, monkeypatch):
+    import argparse
 
-
-def test_invariants_doc_headings_equal_invariant_ids():
-    text = (REPO / "spec" / "cgroup" / "invariants.md").read_text()
-    heads = re.findall(r"^### `([^`]+)`$", text, re.M)
-    assert len(heads) == len(set(heads)) and set(heads) == set(B.INVARIANTS)
+    from checker import smt
+    from checker.cli import main
+    from checker.cli import verify as verify_cli
+    real = smt.verify_equivalence
+    monkeypatch.setattr(smt, "verify_equivalence",
+                        lambda n, t, **d: real(n, t, ops=("cgroup_del",), **d))
+    p = argparse.ArgumentParser(prog="mprog")
+    verify_cli.register(p.add_subparsers(dest="cmd", required=True))
+    args = p.parse_args(["verify", "--dialect", "cgroup", "--only", "equivalence", "--n-max", "4"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "mprog verify (cgroup)" in out and "sampled   classes:cgroup_del:" in out
+    assert main(["verify", "--dialect", "cgroup", "--n-max", "65"]) == 2
+    assert "--n-max: must be from 0 to 64, not 65" in capsys.readouterr().err
 
 
 def test_exhaustive_small_worlds_agree():
