@@ -177,7 +177,7 @@ def test_max_states_stops_the_search():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (("linux", "bsd"), "dialect 'bsd' is not implemented (known: linux, rfc, linux-6.6-rc)"),
+    (("linux", "bsd"), "dialect 'bsd' is not implemented (known: linux, rfc, linux-6.6-rc, cgroup)"),
     (("linux", "linux", "--depth", "0"), "--depth must be from 1 to 8, not 0"),
     (("linux", "linux", "--max-states", "0"), "--max-states must be >= 1, not 0"),
 ])

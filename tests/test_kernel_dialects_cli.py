@@ -35,7 +35,7 @@ def test_plan_refuses_a_script_of_another_dialect_before_any_backend(tmp_path):
     r = mprog("plan", "--from", RC, "--hook", "veth0:ingress", "--want", DIRECTIVES / "tour-want.dirs",
               "--backend", "kernel", cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr == f"{RC}:1:1: the script's dialect is 'linux-6.6-rc'; plans are for linux\n"
+    assert r.stderr == f"{RC}:1:1: the script's dialect is 'linux-6.6-rc'; plans are for linux and cgroup\n"
 
 
 def test_the_model_backend_runs_linux_66rc(tmp_path):

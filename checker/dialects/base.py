@@ -30,6 +30,9 @@ class Dialect:
     query_flags: bool = False         # queries report per-slot stored flags (rfc)
     relative_union: bool = False      # the replaced prog and the relative share one field (rfc)
     revision_bits: int = 64           # width of expected_revision in the UAPI (rfc: u32)
+    default_prog_type: str = "sched_cls"   # the type of ``load P`` without ``type``
+    plan: Optional[str] = None        # module with its mprog-plan target in checker.smt (None: tcx)
+    target: str = "dev"               # the Step field naming the attach target (dev, cgroup)
     spec: str = ""                    # its chapter under spec/
     ops: frozenset = field(default=frozenset())
 
@@ -59,8 +62,8 @@ class Dialect:
         return {"FIRST": ("BEFORE",), "LAST": ("AFTER",)}.get(kinds[0], (kinds[0],))
 
     def unit(self, layer: str):
-        """The module implementing this dialect in ``layer`` ("executor" or
-        "encoding"), imported now."""
+        """The module implementing this dialect in ``layer`` ("executor",
+        "encoding" or "plan"), imported now."""
         mod = getattr(self, layer)
         if mod is None:
             raise LookupError(f"dialect {self.name!r} has no {layer}")

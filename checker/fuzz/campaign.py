@@ -5,7 +5,9 @@ kernel can show (``checker.diff.observable``).
 ``run_campaign`` is deterministic for a seed (as long as the time limit does
 not cut it short): hypothesis runs with ``@seed(seed)``, no example database
 and no derandomisation.  Every sequence runs on a fresh :class:`Executor` and
-a fresh :class:`KernelBackend` (its own network namespace).  On a divergence
+a fresh kernel backend of the dialect (tcx: its own network namespace;
+cgroup: its own cgroup subtree).  The sequence strategy is the kernel
+target's (``STRATEGIES``).  On a divergence
 hypothesis shrinks the sequence; the minimal one is returned in the summary.
 
 The library never prints; progress is reported through ``on_progress``.
@@ -20,16 +22,21 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hyp_seed
 from hypothesis import strategies as st
 
-from .. import signals
+from .. import dialects, signals
 from ..diff import observable
 from ..errors import BackendUnavailable
 from ..exec import Executor
 from ..model import Outcome, Step
-from .. import dialects
-from .strategies import sequences
+from . import cgroup as cgroup_strategies
+from . import strategies as tcx_strategies
 
-# One sequence in this many starts from a hook filled to 63 entries.
+# One sequence in this many starts from a hook (list) filled to the maximum.
 FULL_HOOK_ONE_IN = 10
+# Dialect.kernel -> sequences(full) of that kernel target.
+STRATEGIES = {
+    "tcx": lambda full: tcx_strategies.sequences(full_hook=full),
+    "cgroup": lambda full: cgroup_strategies.sequences(full_list=full),
+}
 # Fewer than the mean requests per sequence: rounds rarely overshoot in examples.
 REQUESTS_PER_SEQUENCE = 30
 
@@ -61,6 +68,11 @@ class Summary:
     shrinking: bool = False
 
     @property
+    def rules_missing(self) -> list:
+        """The dialect's rules no request of the campaign decided."""
+        return sorted(set(dialects.get(self.dialect).rules) - self.rules_covered)
+
+    @property
     def kernel_rps(self) -> float:
         return self.requests / self.kernel_seconds if self.kernel_seconds else 0.0
 
@@ -78,20 +90,20 @@ class _Diverged(Exception):
         self.divergent = d
 
 
-def _strategy():
+def _strategy(dialect: str):
     # (st.one_of over copies of one strategy is far from uniform; a flag
     # drawn with sampled_from is.)
-    return st.sampled_from([False] * (FULL_HOOK_ONE_IN - 1) + [True]).flatmap(
-        lambda full: sequences(full_hook=full))
+    sequences = STRATEGIES[dialects.get(dialect).kernel]
+    return st.sampled_from([False] * (FULL_HOOK_ONE_IN - 1) + [True]).flatmap(sequences)
 
 
 def run_sequence(steps, summary: Summary) -> Optional[Divergent]:
     """Run one sequence on fresh backends; update the summary's counters."""
-    from ..kernel import KernelBackend
+    from ..kernel import kernel_backend
     model = Executor(summary.dialect)
     mo, ko = [], []
     clock = time.perf_counter
-    with KernelBackend(summary.dialect) as kb, kb.session():
+    with kernel_backend(summary.dialect) as kb, kb.session():
         for i, s in enumerate(steps):
             signals.check()           # a stop signal whose first raise was swallowed
             a = model.apply(s)
@@ -114,19 +126,18 @@ def run_sequence(steps, summary: Summary) -> Optional[Divergent]:
 def run_campaign(seed: int, max_requests: int, time_limit_s: float,
                  on_progress: Optional[Callable[[Summary], None]] = None,
                  dialect: str = "linux") -> Summary:
-    """Fuzz ``dialect``'s model against the kernel (the sequences are tcx
-    requests) until ``max_requests`` kernel requests or ``time_limit_s``
-    seconds are used up, or a divergence is found (then shrunk).  Raises
-    BackendUnavailable if the kernel backend cannot run here, or the running
-    kernel does not implement ``dialect``."""
-    from ..kernel import kernel_available
-    from ..kernel.backend import _kernel_dialect
-    rules = len(_kernel_dialect(dialect).rules)
-    reason = kernel_available()
+    """Fuzz ``dialect``'s model against the kernel target that implements it
+    (tcx: linux and its deltas; cgroup) until ``max_requests`` kernel
+    requests or ``time_limit_s`` seconds are used up, or a divergence is
+    found (then shrunk).  Raises BackendUnavailable if that backend cannot
+    run here, or no kernel target implements ``dialect``."""
+    from ..kernel import available, kernel_dialect
+    d = kernel_dialect(dialect)
+    reason = available(dialect)
     if reason is not None:
         raise BackendUnavailable(reason)
 
-    summary = Summary(seed, max_requests, time_limit_s, dialect, rules_total=rules)
+    summary = Summary(seed, max_requests, time_limit_s, dialect, rules_total=len(d.rules))
     start = time.monotonic()
 
     def exhausted() -> bool:
@@ -139,7 +150,7 @@ def run_campaign(seed: int, max_requests: int, time_limit_s: float,
                   phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False,
                   print_blob=False)
         @hyp_seed(round_seed)
-        @given(_strategy())
+        @given(_strategy(dialect))
         def campaign(steps):
             # While shrinking a divergence the budget no longer applies: the
             # minimal sequence is worth the extra requests.
@@ -180,7 +191,7 @@ def run_campaign(seed: int, max_requests: int, time_limit_s: float,
         if summary.requests == before:       # nothing ran (cannot happen; be safe)
             break
     summary.elapsed = time.monotonic() - start
-    summary.rules_covered &= set(dialects.get(dialect).rules)
+    summary.rules_covered &= set(d.rules)
     summary.shrinking = False
     if on_progress is not None:
         on_progress(summary)

@@ -59,21 +59,29 @@ class _Dev:
 
 
 class KernelBackend:
-    """checker.backend.Backend on the running kernel (tcx hooks on veth)."""
+    """checker.backend.Backend on the running kernel (tcx hooks on veth).
+
+    The attach target is an extension point: a subclass for another kernel
+    feature (``KERNEL``, a Dialect.kernel value; checker.kernel.cgroup) sets
+    up its own place in ``_open_target()`` (an object with ``entered()`` and
+    ``close()``, like NetNS), names targets in ``_target()``, and adds the
+    ops of its dialect as ``_op_<op>`` methods."""
 
     name = "kernel"
+    KERNEL = "tcx"
 
     def __init__(self, dialect: str = "linux"):
         self._closed = False
         self._session = None            # the _Inside of an open session(), if any
-        self._ns: Optional[NetNS] = None
+        self._ns = None                 # where requests run (NetNS for tcx)
         self._devs_nl: Optional[Devices] = None
         # The dialect first: its refusal does not depend on this machine.
-        d = _kernel_dialect(dialect)
-        reason = kernel_available()
+        d = _kernel_dialect(dialect, self.KERNEL)
+        reason = self.unavailable()
         if reason is not None:
             raise BackendUnavailable(reason)
         self.dialect = dialect
+        self._dialect = d
         self._flags = d.flags
         self._attach_types = d.attach_points
         self._ops = d.ops
@@ -89,15 +97,30 @@ class KernelBackend:
         # and re-declaration, so queries render held objects by name.
         self._names: dict[tuple[str, int], str] = {}
         try:
-            self._ns = NetNS()
-            self._devs_nl = Devices(self._ns)
-            lo = self._devs_nl.index(LOOPBACK)
-            if lo is None:
-                raise OSError("the new namespace has no loopback device")
-            self.devs[LOOPBACK] = _Dev(lo)
+            self._open_target()
         except Exception as e:
             self.close()
-            raise BackendUnavailable(f"cannot set up a private network namespace: {e}") from e
+            if isinstance(e, BackendUnavailable):
+                raise
+            raise BackendUnavailable(f"cannot set up the kernel backend's private {self._place}: "
+                                     f"{e}") from e
+
+    _place = "network namespace"
+
+    @staticmethod
+    def unavailable() -> Optional[str]:
+        """None if this backend can run here, else the reason it cannot."""
+        return kernel_available()
+
+    def _open_target(self) -> None:
+        """tcx: a private network namespace, where dev_add makes veth pairs;
+        its own loopback device is there from the start."""
+        self._ns = NetNS()
+        self._devs_nl = Devices(self._ns)
+        lo = self._devs_nl.index(LOOPBACK)
+        if lo is None:
+            raise OSError("the new namespace has no loopback device")
+        self.devs[LOOPBACK] = _Dev(lo)
 
     # -- context manager ------------------------------------------------------
 
@@ -201,6 +224,10 @@ class KernelBackend:
             return self._id(ref, bool(bits & flags["LINK"]))
         return self._fd(ref)
 
+    def _target(self, s: Step) -> int:
+        """The kernel's target of a request: the device's ifindex (tcx)."""
+        return self._ifindex(s.dev)
+
     def _ifindex(self, dev: Optional[str]) -> int:
         d = self.devs.get(dev) if dev is not None else None
         return d.ifindex if d is not None else UNUSED_ID
@@ -294,31 +321,36 @@ class KernelBackend:
 
     # -- ops ------------------------------------------------------------------
 
+    # What the loaded programs return: TCX_NEXT for tcx (cgroup: 1, allow).
+    PROG_RET = -1
+
     def _op_load(self, s: Step) -> Outcome:
         name = self._name(s.prog, "load")
-        ptype = s.type or "sched_cls"
-        if ptype not in bpf.PROG_TYPE:
+        types = self._dialect.prog_types
+        ptype = s.type or self._dialect.default_prog_type
+        if ptype not in types:
             raise ValueError(f"load: unknown prog type {ptype!r}")
-        fd, err = bpf.prog_load(bpf.PROG_TYPE[ptype], name)
+        expected = self._attach_types[s.expected_attach_type] if s.expected_attach_type else 0
+        fd, err = bpf.prog_load(types[ptype], name, expected, self.PROG_RET)
         return self._created(self.progs, "prog", name, fd, err)
 
     def _op_attach(self, s: Step) -> Outcome:
         bits = self._flags.word(s.flags)
         at = self._attach_type(s)
-        return Outcome(bpf.prog_attach(self._ifindex(s.dev), self._fd(s.prog), at, bits,
+        return Outcome(bpf.prog_attach(self._target(s), self._fd(s.prog), at, bits,
                                        self._fd(s.replace), self._relative(s.relative, bits),
                                        s.expected_revision))
 
     def _op_detach(self, s: Step) -> Outcome:
         bits = self._flags.word(s.flags)
         at = self._attach_type(s)
-        return Outcome(bpf.prog_detach(self._ifindex(s.dev), self._fd(s.prog), at, bits,
+        return Outcome(bpf.prog_detach(self._target(s), self._fd(s.prog), at, bits,
                                        self._relative(s.relative, bits), s.expected_revision))
 
     def _op_query(self, s: Step) -> Outcome:
         at = self._attach_type(s)
         count = QUERY_DEFAULT_COUNT if s.count is None else s.count
-        q = bpf.prog_query(self._ifindex(s.dev), at, count, s.query_flags, s.attach_flags)
+        q = bpf.prog_query(self._target(s), at, count, s.query_flags, s.attach_flags)
         if q.errno not in (OK, "ENOSPC"):
             return Outcome(q.errno)
         return Outcome(q.errno, query=self._result(q))
@@ -333,7 +365,7 @@ class KernelBackend:
         name = self._name(s.link, "link_create")
         bits = self._flags.word(s.flags)
         at = self._attach_type(s)
-        fd, err = bpf.link_create(self._fd(s.prog), self._ifindex(s.dev), at, bits,
+        fd, err = bpf.link_create(self._fd(s.prog), self._target(s), at, bits,
                                   self._relative(s.relative, bits), s.expected_revision)
         return self._created(self.links, "link", name, fd, err)
 
@@ -377,15 +409,18 @@ class KernelBackend:
 
 # ---------------------------------------------------------------------------
 
-def _kernel_dialect(name: str) -> "dialects.Dialect":
-    """The dialect ``name`` if the running kernel implements it; otherwise
-    BackendUnavailable saying which dialects it does implement."""
+def _kernel_dialect(name: str, feature: str = "tcx") -> "dialects.Dialect":
+    """The dialect ``name`` if the kernel ``feature`` this backend drives
+    implements it; otherwise BackendUnavailable saying which dialects the
+    running kernel does implement."""
     try:
         d = dialects.get(name)
     except LookupError as e:
         raise BackendUnavailable(str(e)) from None
-    if d.kernel != "tcx":
-        here = ", ".join(n for n, x in dialects.registry().items() if x.kernel == "tcx")
+    if d.kernel != feature:
+        if d.kernel is not None:
+            raise BackendUnavailable(f"dialect {name!r} runs on the {d.kernel} backend, not {feature}")
+        here = ", ".join(n for n, x in dialects.registry().items() if x.kernel == feature)
         raise BackendUnavailable(
             f"the running kernel ({os.uname().release}) implements the {here} dialect, not "
             f"{name!r} ({d.summary}; {d.kernels}); run {name!r} on the model backend")
