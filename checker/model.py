@@ -70,6 +70,10 @@ class Step:
     count: int | None = None                 # query input array size; None = large enough
     query_flags: int = 0
     attach_flags: int = 0
+    # netkit_add (netkit dialect): ``dev`` is the primary, ``peer`` the peer
+    # device's name, ``mode`` the device mode (l2, l3; None = the kernel's default).
+    peer: str | None = None
+    mode: str | None = None
     expect: Expect | None = None
     # Source position (1-based line, column) for messages; not part of equality.
     line: int = field(default=0, compare=False)

@@ -93,8 +93,11 @@ def executor_sources(module: str) -> list:
         seen.append(mod)
         path = REPO / (mod.replace(".", "/") + ".py")
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-                todo.append(f"checker.exec.{node.module}")
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    todo.append(f"checker.exec.{node.module}")
+                else:                          # from . import linux, tcx
+                    todo += [f"checker.exec.{a.name}" for a in node.names]
     return [REPO / (m.replace(".", "/") + ".py") for m in seen]
 
 

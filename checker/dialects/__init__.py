@@ -18,6 +18,7 @@ and one line in ``_ALL`` below.
 from __future__ import annotations
 
 from . import linux
+from . import netkit
 from . import rfc
 from .base import Dialect
 
@@ -25,6 +26,7 @@ from .base import Dialect
 _ALL = (
     linux.DIALECT,
     rfc.DIALECT,
+    netkit.DIALECT,
 )
 _REGISTRY: dict = {d.name: d for d in _ALL}
 

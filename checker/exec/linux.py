@@ -9,7 +9,7 @@ the spec rule that it implements.  The bpf_mprog core is checker.exec.mprog.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable
+from typing import Callable, Optional
 
 from ..dialects.linux import BPF_F_QUERY_EFFECTIVE, FLAGS, MASK_MPROG, REPLACE
 from ..errors import SpecCrash
@@ -26,15 +26,22 @@ flag_bits = FLAGS.word
 # Each op returns (rule, world, query, effects) or raises Err.  The syscall
 # preludes, devices, clsact, load and close are checker.exec.tcx's.
 
+def replaced_prog(w: World, s: Step, bits: int, prog: str) -> Optional[str]:
+    """With REPLACE: the replaced program, by fd, of P's type (looked up
+    after the device, before the bundle's core)."""
+    if not bits & REPLACE:
+        return None
+    ref = s.replace if s.replace is not None else Raw(0)
+    old = prog_by_fd(w, ref, "attach/replace-fd-closed", "attach/replace-not-prog")
+    if w.progs[old].type != w.progs[prog].type:
+        raise Err("EINVAL", "attach/replace-type")
+    return old
+
+
 def op_attach(w: World, s: Step):
     bits = flag_bits(s.flags)
     prog, dev = attach_prelude(w, s, bits, MASK_MPROG)
-    old = None
-    if bits & REPLACE:
-        ref = s.replace if s.replace is not None else Raw(0)
-        old = prog_by_fd(w, ref, "attach/replace-fd-closed", "attach/replace-not-prog")
-        if w.progs[old].type != w.progs[prog].type:
-            raise Err("EINVAL", "attach/replace-type")
+    old = replaced_prog(w, s, bits, prog)
     hook, fx = hook_or_new(dev, s.dir)
     new = core_attach(w, hook, prog, None, old, bits, s.relative, s.expected_revision)
     rule = "attach/replace" if bits & REPLACE else "attach/insert"
@@ -90,12 +97,12 @@ def op_link_update(w: World, s: Step):
     return "link_update/replace", w.with_link(name, replace(link, prog=new)), None, ()
 
 
-def _release_slot(w: World, hook: Hook, name: str) -> Hook:
+def release_slot(w: World, hook: Hook, name: str) -> Hook:
     """tcx_link_release(): the detach core with the link as owner and target."""
     return core_detach(w, hook, w.links[name].prog, name, 0, None, 0)
 
 
-_link_release, op_link_detach, op_close = link_ops(_release_slot)
+_link_release, op_link_detach, op_close = link_ops(release_slot)
 
 OPS: dict[str, Callable] = op_table(
     attach=op_attach, detach=op_detach, query=op_query, link_create=op_link_create,

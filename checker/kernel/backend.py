@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .. import dialects
+from ..dialects.linux import ATTACH_TYPE as TCX_POINTS
 from ..dialects.linux import QUERY_DEFAULT_COUNT
 from ..errors import BackendUnavailable, SpecCrash
 from ..model import OK, Outcome, QueryResult, Raw, Ref, Step
@@ -57,19 +58,25 @@ class _Dev:
 
 
 class KernelBackend:
-    """checker.backend.Backend on the running kernel (tcx hooks on veth)."""
+    """checker.backend.Backend on the running kernel (tcx hooks on veth).
+
+    A subclass drives another kernel feature (``KERNEL``, a Dialect.kernel
+    value; checker.kernel.netkit): its own ``unavailable()`` probe, the
+    ``_op_<op>`` methods of its dialect's requests, and the hooks of a
+    device (``_hook_points``)."""
 
     name = "kernel"
+    KERNEL = "tcx"
 
     def __init__(self, dialect: str = "linux"):
         self._closed = False
         self._session = None            # the _Inside of an open session(), if any
         self._ns: Optional[NetNS] = None
         self._devs_nl: Optional[Devices] = None
-        reason = kernel_available()
+        d = _kernel_dialect(dialect, self.KERNEL)
+        reason = self.unavailable()
         if reason is not None:
-            raise BackendUnavailable(reason)
-        d = _kernel_dialect(dialect)
+            raise BackendUnavailable(f"{reason}; the {d.name} dialect describes {d.kernels}")
         self.dialect = dialect
         self._flags = d.flags
         self._attach_types = d.attach_points
@@ -91,6 +98,11 @@ class KernelBackend:
         except Exception as e:
             self.close()
             raise BackendUnavailable(f"cannot set up a private network namespace: {e}") from e
+
+    @staticmethod
+    def unavailable() -> Optional[str]:
+        """None if this backend can run here, else the reason it cannot."""
+        return kernel_available()
 
     # -- context manager ------------------------------------------------------
 
@@ -276,12 +288,16 @@ class KernelBackend:
             for name, d in self.devs.items():
                 if not d.present:
                     continue
-                for dir, at in self._attach_types.items():
+                for dir, at in self._hook_points(name).items():
                     q = bpf.prog_query(d.ifindex, at, QUERY_DEFAULT_COUNT)
                     if q.errno != OK:
                         raise SpecCrash(f"query of present device {name!r} {dir} failed: {q.errno}")
                     res[(name, dir)] = self._result(q)
         return res
+
+    def _hook_points(self, dev: str) -> dict:
+        """The attach points a query of device ``dev`` may name: the tcx ones."""
+        return TCX_POINTS
 
     # -- ops ------------------------------------------------------------------
 
@@ -368,18 +384,21 @@ class KernelBackend:
 
 # ---------------------------------------------------------------------------
 
-def _kernel_dialect(name: str) -> "dialects.Dialect":
-    """The dialect ``name`` if the running kernel implements it; otherwise
-    BackendUnavailable saying which dialects it does implement."""
+def _kernel_dialect(name: str, feature: str) -> "dialects.Dialect":
+    """The dialect ``name`` if the kernel ``feature`` a backend drives
+    implements it; otherwise BackendUnavailable saying which dialects the
+    kernel backends run."""
     try:
         d = dialects.get(name)
     except LookupError as e:
         raise BackendUnavailable(str(e)) from None
-    if d.kernel != "tcx":
-        here = ", ".join(n for n, x in dialects.registry().items() if x.kernel == "tcx")
+    if d.kernel is not None and d.kernel != feature:
+        raise BackendUnavailable(f"dialect {name!r} runs on the {d.kernel} backend, not the {feature} one")
+    if d.kernel is None:
+        here = ", ".join(f"{n} ({x.kernel})" for n, x in dialects.registry().items() if x.kernel)
         raise BackendUnavailable(
-            f"the running kernel ({os.uname().release}) implements the {here} dialect, not "
-            f"{name!r} ({d.summary}; {d.kernels}); run {name!r} on the model backend")
+            f"no kernel implements dialect {name!r} ({d.summary}; {d.kernels}); run {name!r} on the "
+            f"model backend (the kernel backend runs the dialects {here})")
     return d
 
 
@@ -441,7 +460,8 @@ def _probe() -> Optional[str]:
     finally:
         ns.close()
     if q.errno != OK:
-        return f"tcx query failed with {q.errno} (kernel without tcx, < 6.6?)"
+        return (f"the running kernel ({os.uname().release}) has no tcx: BPF_PROG_QUERY with attach "
+                f"type BPF_TCX_INGRESS ({bpf.BPF_TCX_INGRESS}) fails with {q.errno}")
     if q.revision != 1:
         return f"tcx query on an empty hook reports revision {q.revision}, not 1 (kernel < 6.6-rc6?)"
     return None

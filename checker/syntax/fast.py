@@ -21,7 +21,8 @@ _OPTION_WORDS = {"before", "after", "first", "last", "replace", "rev", "flags", 
 _PINS = {"first": "FIRST", "last": "LAST"}
 # The attach points of every dialect (grammar/mprog.lark: ATTACH_POINT); the
 # validator checks that a file's dialect has the one named.
-ATTACH_POINTS = frozenset(("ingress", "egress"))
+ATTACH_POINTS = frozenset(("ingress", "egress", "primary", "peer"))
+NETKIT_MODES = frozenset(("l2", "l3"))          # grammar/mprog.lark: NETKIT_MODE
 
 
 class Reject(Exception):
@@ -228,6 +229,13 @@ def parse_line_fast(text: str, lineno: int):
         flags, fields = (), {}
     elif op in ("dev_add", "dev_del", "clsact_add", "clsact_del") and end == 2:
         kw, flags, fields = {"op": op, "dev": _name(t[1]), "line": lineno}, (), {}
+    elif op == "netkit_add" and end in (3, 5):
+        kw = {"op": op, "dev": _name(t[1]), "peer": _name(t[2]), "line": lineno}
+        if end == 5:
+            if t[3] != "mode" or t[4] not in NETKIT_MODES:
+                raise Reject
+            kw["mode"] = t[4]
+        flags, fields = (), {}
     elif op in ("link_detach", "close") and end == 2:
         key = "link" if op == "link_detach" else "prog"
         kw, flags, fields = {"op": op, key: _obj(t[1]), "line": lineno}, (), {}

@@ -28,7 +28,8 @@ _TERMINAL_NAMES = {
     "INGRESS": "'ingress'", "EGRESS": "'egress'", "BEFORE": "'before'", "AFTER": "'after'",
     "ID_KW": "'id'", "LINK_KW": "'link'", "DEV_ADD": "'dev_add'", "DEV_DEL": "'dev_del'",
     "CLSACT_ADD": "'clsact_add'", "CLSACT_DEL": "'clsact_del'",
-    "FIRST_KW": "'first'", "LAST_KW": "'last'",
+    "FIRST_KW": "'first'", "LAST_KW": "'last'", "PRIMARY": "'primary'", "PEER": "'peer'",
+    "NETKIT_MODE": "'l2' or 'l3'",
 }
 
 
@@ -150,6 +151,10 @@ class _ToStep(lark.Transformer):
 
     def dev_op(self, c):
         return Step(str(c[0]), dev=str(c[1]), line=self.lineno)
+
+    def netkit_add(self, c):
+        return Step("netkit_add", dev=str(c[0]), peer=str(c[1]),
+                    mode=str(c[2]) if len(c) > 2 else None, line=self.lineno)
 
     def attach(self, c):
         return _with_options(Step("attach", prog=_obj(c[0]), dev=c[1][0], dir=c[1][1], line=self.lineno), c[2:])

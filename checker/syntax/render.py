@@ -33,6 +33,10 @@ def render_step(s: Step) -> str:
             out += ["type", s.type]
     elif s.op in ("dev_add", "dev_del", "clsact_add", "clsact_del"):
         out.append(s.dev)
+    elif s.op == "netkit_add":
+        out += [s.dev, s.peer]
+        if s.mode is not None:
+            out += ["mode", s.mode]
     elif s.op in ("link_detach",):
         out.append(_r(s.link))
     elif s.op == "close":
