@@ -35,12 +35,14 @@ def cmd_fuzz(args) -> int:
                     bar.update(task, completed=s.progress, req=s.requests,
                                div=1 if s.shrinking else s.divergences)
 
-                summary = run_campaign(args.seed, args.max_requests, args.time, progress)
+                summary = run_campaign(args.seed, args.max_requests, args.time, progress,
+                                       dialect=args.dialect)
     except BackendUnavailable as e:
         print(f"mprog: the kernel backend is unavailable: {e}", file=sys.stderr)
         return EXIT_BAD
 
-    t = Table(title=f"mprog fuzz, seed {args.seed}")
+    title = f"mprog fuzz, seed {args.seed}" + ("" if args.dialect == "linux" else f", {args.dialect}")
+    t = Table(title=title)
     t.add_column("metric")
     t.add_column("value", justify="right")
     t.add_row("requests", str(summary.requests))
@@ -51,6 +53,8 @@ def cmd_fuzz(args) -> int:
     t.add_row("kernel requests/s", f"{summary.kernel_rps:.0f}")
     t.add_row("elapsed s", f"{summary.elapsed:.1f}")
     out.print(t)
+    if summary.rules_missing:
+        out.print(f"rules not reached: {', '.join(summary.rules_missing)}")
     if summary.divergences == 0:
         return 0
     paths = write_divergence(summary, args.out)
@@ -75,8 +79,8 @@ def write_divergence(summary, out_dir: str) -> list[str]:
             f"expectations are the kernel's outcomes.\n"
             f"step {d.index + 1}: the model says {outcome_summary(m)} [{m.rule}]")
     steps = [replace(s, line=0, column=0) for s in d.steps]
-    script = with_expectations(Script(tuple(steps), name=f"divergence-{summary.seed}",
-                                      description=note), d.kernel)
+    script = with_expectations(Script(tuple(steps), dialect=summary.dialect,
+                                      name=f"divergence-{summary.seed}", description=note), d.kernel)
     make_output_dir(out_dir)
     base = os.path.join(out_dir, f"divergence-{summary.seed}")
     text = render_script(script)
@@ -90,6 +94,12 @@ def register(sub) -> None:
     f = sub.add_parser("fuzz", help="differential fuzzing: generated request sequences on the "
                                     "model and the live kernel")
     f.add_argument("--seed", type=count, default=0, help="hypothesis seed (default 0)")
+    from .. import dialects
+    f.add_argument("--dialect", default="linux",
+                   choices=[n for n, d in dialects.registry().items() if d.kernel],
+                   help="the dialect to fuzz against its kernel: linux (tcx hooks on veth; default) "
+                        "or netkit (netkit pairs and veth; needs a kernel with netkit, e.g. through "
+                        "mprog matrix --fuzz)")
     f.add_argument("--max-requests", type=count, default=20000, metavar="N",
                    help="stop after N kernel requests (default 20000)")
     f.add_argument("--time", type=positive_seconds, default=300.0, metavar="S",

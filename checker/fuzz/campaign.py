@@ -5,7 +5,8 @@ kernel can show (``checker.diff.observable``).
 ``run_campaign`` is deterministic for a seed (as long as the time limit does
 not cut it short): hypothesis runs with ``@seed(seed)``, no example database
 and no derandomisation.  Every sequence runs on a fresh :class:`Executor` and
-a fresh :class:`KernelBackend` (its own network namespace).  On a divergence
+a fresh kernel backend of the dialect (its own network namespace).  The
+sequence strategy is the dialect's kernel target's (``STRATEGIES``).  On a divergence
 hypothesis shrinks the sequence; the minimal one is returned in the summary.
 
 The library never prints; progress is reported through ``on_progress``.
@@ -20,16 +21,20 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hyp_seed
 from hypothesis import strategies as st
 
-from .. import signals
+from .. import dialects, signals
 from ..diff import observable
 from ..errors import BackendUnavailable
 from ..exec import Executor
 from ..model import Outcome, Step
-from ..dialects.linux import LINUX
 from .strategies import sequences
 
 # One sequence in this many starts from a hook filled to 63 entries.
 FULL_HOOK_ONE_IN = 10
+# Dialect.kernel -> sequences(full) of that kernel target.
+STRATEGIES = {
+    "tcx": lambda full: sequences(full_hook=full),
+    "netkit": lambda full: sequences(full_hook=full, dialect="netkit"),
+}
 # Fewer than the mean requests per sequence: rounds rarely overshoot in examples.
 REQUESTS_PER_SEQUENCE = 30
 
@@ -48,16 +53,22 @@ class Summary:
     seed: int
     max_requests: int
     time_limit_s: float
+    dialect: str = "linux"
     requests: int = 0                  # kernel requests run (incl. while shrinking)
     sequences: int = 0
     mutations: int = 0                 # model ok on a non-query op
     divergences: int = 0               # 0 or 1
     minimal: Optional[Divergent] = None
     rules_covered: set = field(default_factory=set)
-    rules_total: int = len(LINUX)
+    rules_total: int = 0
     kernel_seconds: float = 0.0        # time spent inside KernelBackend.apply
     elapsed: float = 0.0
     shrinking: bool = False
+
+    @property
+    def rules_missing(self) -> list:
+        """The dialect's rules no request of the campaign decided."""
+        return sorted(set(dialects.get(self.dialect).rules) - self.rules_covered)
 
     @property
     def kernel_rps(self) -> float:
@@ -77,20 +88,20 @@ class _Diverged(Exception):
         self.divergent = d
 
 
-def _strategy():
+def _strategy(dialect: str):
     # (st.one_of over copies of one strategy is far from uniform; a flag
     # drawn with sampled_from is.)
-    return st.sampled_from([False] * (FULL_HOOK_ONE_IN - 1) + [True]).flatmap(
-        lambda full: sequences(full_hook=full))
+    sequences_of = STRATEGIES[dialects.get(dialect).kernel]
+    return st.sampled_from([False] * (FULL_HOOK_ONE_IN - 1) + [True]).flatmap(sequences_of)
 
 
 def run_sequence(steps, summary: Summary) -> Optional[Divergent]:
     """Run one sequence on fresh backends; update the summary's counters."""
-    from ..kernel import KernelBackend
-    model = Executor()
+    from ..kernel import kernel_backend
+    model = Executor(summary.dialect)
     mo, ko = [], []
     clock = time.perf_counter
-    with KernelBackend() as kb, kb.session():
+    with kernel_backend(summary.dialect) as kb, kb.session():
         for i, s in enumerate(steps):
             signals.check()           # a stop signal whose first raise was swallowed
             a = model.apply(s)
@@ -111,16 +122,21 @@ def run_sequence(steps, summary: Summary) -> Optional[Divergent]:
 
 
 def run_campaign(seed: int, max_requests: int, time_limit_s: float,
-                 on_progress: Optional[Callable[[Summary], None]] = None) -> Summary:
-    """Fuzz until ``max_requests`` kernel requests or ``time_limit_s`` seconds
-    are used up, or a divergence is found (then shrunk).  Raises
-    BackendUnavailable if the kernel backend cannot run here."""
-    from ..kernel import kernel_available
-    reason = kernel_available()
+                 on_progress: Optional[Callable[[Summary], None]] = None,
+                 dialect: str = "linux") -> Summary:
+    """Fuzz ``dialect`` until ``max_requests`` kernel requests or
+    ``time_limit_s`` seconds are used up, or a divergence is found (then
+    shrunk).  Raises BackendUnavailable if its kernel backend cannot run
+    here (or no kernel implements the dialect)."""
+    from ..kernel import available
+    d = dialects.get(dialect)
+    if d.kernel not in STRATEGIES:
+        raise BackendUnavailable(f"dialect {dialect!r} has no kernel to fuzz against ({d.kernels})")
+    reason = available(dialect)
     if reason is not None:
         raise BackendUnavailable(reason)
 
-    summary = Summary(seed, max_requests, time_limit_s)
+    summary = Summary(seed, max_requests, time_limit_s, dialect, rules_total=len(d.rules))
     start = time.monotonic()
 
     def exhausted() -> bool:
@@ -133,7 +149,7 @@ def run_campaign(seed: int, max_requests: int, time_limit_s: float,
                   phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False,
                   print_blob=False)
         @hyp_seed(round_seed)
-        @given(_strategy())
+        @given(_strategy(dialect))
         def campaign(steps):
             # While shrinking a divergence the budget no longer applies: the
             # minimal sequence is worth the extra requests.
@@ -174,7 +190,7 @@ def run_campaign(seed: int, max_requests: int, time_limit_s: float,
         if summary.requests == before:       # nothing ran (cannot happen; be safe)
             break
     summary.elapsed = time.monotonic() - start
-    summary.rules_covered &= set(LINUX)
+    summary.rules_covered &= set(d.rules)
     summary.shrinking = False
     if on_progress is not None:
         on_progress(summary)

@@ -62,6 +62,15 @@ def test_a_pair_and_its_objects_are_released(expedited_rcu):
     assert [bpf.id_alive(kind, i) for kind, i in ids] == [False] * 4
 
 
+@with_netkit
+def test_netkit_campaign_finds_no_divergence(expedited_rcu):
+    from checker.fuzz.campaign import run_campaign
+    s = run_campaign(seed=3, max_requests=2000, time_limit_s=10 ** 9, dialect="netkit")
+    assert s.divergences == 0, s.minimal
+    assert s.requests >= 2000 and s.rules_total == 97
+    assert {r for r in s.rules_covered if r.startswith("netkit/")} >= {"netkit/add", "netkit/not-primary"}
+
+
 @pytest.mark.skipif(kernel_available() is not None, reason=f"no kernel backend: {kernel_available()}")
 @pytest.mark.skipif(REASON is None, reason="the running kernel has netkit: nothing to refuse")
 def test_backend_refuses_a_kernel_without_netkit(tmp_path):
