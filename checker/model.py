@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from typing import Union
 
 OK = "ok"
+# The answer of a request whose kernel behaviour is undefined (a memory-safety
+# bug of the kernel version a dialect describes, e.g. an out-of-bounds read
+# that the kernel later fixed): the model makes no prediction for it, and its
+# state does not change.  Never an answer of the live kernel.
+UNDEFINED = "UNDEFINED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +39,7 @@ Ref = Union[str, Raw]  # an object name, or a raw fd/id number
 class Expect:
     """Inline expectation of a step (``=> ...``).
 
-    ``errno`` is "ok" or an errno name.  For a query, ``count``/``revision``/
+    ``errno`` is "ok", an errno name, or UNDEFINED (see there).  For a query, ``count``/``revision``/
     ``progs``/``links`` are optional checks; ``links`` has one entry per
     element of ``progs`` (link name, or None for a prog-API entry).
     ``flags`` (dialects whose queries report stored flags, rfc) has one
@@ -99,7 +104,7 @@ class QueryResult:
 class Outcome:
     """Result of one step on one backend.
 
-    ``errno`` is "ok" or the errno name; ``rule`` is the spec rule ID that
+    ``errno`` is "ok", the errno name, or UNDEFINED; ``rule`` is the spec rule ID that
     decided it (the kernel backend cannot know it and leaves it ""), and
     ``query`` is set for queries that wrote results back (ok or ENOSPC).
     """

@@ -24,6 +24,11 @@ EXAMPLES = sorted((REPO / "examples").glob("*.mprog"))
 DIRECTIVES = REPO / "examples" / "directives"
 
 
+def case_id(path: pathlib.Path) -> str:
+    """A fixture's test id: its path under tests/ or examples/."""
+    return str(path.relative_to(REPO)).removeprefix("tests/")
+
+
 def run_solve_cli(*argv):
     """``mprog solve`` / ``mprog plan`` in-process: (exit status, stdout, stderr)."""
     from checker.cli import plan, solve

@@ -125,9 +125,8 @@ def test_rfc_dialect_is_refused_by_the_kernel_backend_by_name():
     from checker.kernel.backend import _kernel_dialect
     assert _kernel_dialect("linux", "tcx").name == "linux"
     assert _kernel_dialect("netkit", "netkit").name == "netkit"
-    with pytest.raises(BackendUnavailable, match=r"no kernel implements dialect 'rfc' \(the 2023 proposal"):
-        _kernel_dialect("rfc", "tcx")
-    with pytest.raises(BackendUnavailable, match=r"runs the dialects linux \(tcx\), netkit \(netkit\)"):
+    with pytest.raises(BackendUnavailable, match=r"implement the linux and netkit dialects, not 'rfc' "
+                                                  r"\(the 2023 proposal"):
         _kernel_dialect("rfc", "tcx")
     with pytest.raises(BackendUnavailable, match=r"dialect 'netkit' runs on the netkit backend, not the tcx one"):
         _kernel_dialect("netkit", "tcx")

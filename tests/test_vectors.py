@@ -14,13 +14,13 @@ from checker.syntax.render import render_script
 from checker.syntax.script import read_script
 from checker.syntax.vectors import dumps_vector, read_vector
 
-from corpus import EXAMPLES, REPO, RULE_CASES, SCRIPTS
+from corpus import EXAMPLES, REPO, RULE_CASES, SCRIPTS, case_id
 
 SCHEMA = json.loads((REPO / "spec" / "vector.schema.json").read_text())
 FIXTURES = SCRIPTS + RULE_CASES + EXAMPLES
 
 
-@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", FIXTURES, ids=case_id)
 def test_round_trip_is_lossless_and_schema_valid(path, tmp_path):
     script = read_script(str(path))
     text = dumps_vector(script)
@@ -33,7 +33,7 @@ def test_round_trip_is_lossless_and_schema_valid(path, tmp_path):
     assert dumps_vector(again) == text
 
 
-@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", FIXTURES, ids=case_id)
 def test_vector_replays_on_executor(path):
     script = read_vector("v.json", dumps_vector(read_script(str(path))))
     assert all(r.passed for r in run_steps(script.steps, Executor(script.dialect)))

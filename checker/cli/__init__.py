@@ -21,10 +21,10 @@ import traceback
 
 from .. import signals
 from ..errors import BackendUnavailable, BadInput
-from . import convert, diff, fuzz, matrix, plan, run, solve, verify
+from . import convert, dialects, diff, fuzz, matrix, plan, run, solve, verify
 from .common import EXIT_BAD, EXIT_BUG, EXIT_PIPE
 
-SUBCOMMANDS = (run, convert, diff, fuzz, verify, solve, plan, matrix)
+SUBCOMMANDS = (run, convert, diff, fuzz, verify, solve, plan, dialects, matrix)
 BUG_HEADER = ("mprog: internal error: this is a bug in mprog-checker, please report it with this "
               "file and the command line")
 

@@ -14,11 +14,14 @@ def cmd_fuzz(args) -> int:
 
     from ..errors import BackendUnavailable
     from ..fuzz.campaign import run_campaign
+    from ..kernel.backend import _kernel_dialect
     from ..kernel.rcu import expedited_rcu
 
     out, err = Console(), Console(stderr=True)
     make_output_dir(args.out)     # before the campaign: a divergence must be writable
     try:
+        # Before anything is touched (rcu_expedited): a dialect no kernel runs.
+        _kernel_dialect(args.dialect)
         with expedited_rcu(args.expedited_rcu) as prev:
             if args.expedited_rcu:
                 if prev is None:
@@ -94,11 +97,9 @@ def register(sub) -> None:
     f = sub.add_parser("fuzz", help="differential fuzzing: generated request sequences on the "
                                     "model and the live kernel")
     f.add_argument("--seed", type=count, default=0, help="hypothesis seed (default 0)")
-    from .. import dialects
-    f.add_argument("--dialect", default="linux",
-                   choices=[n for n, d in dialects.registry().items() if d.kernel],
-                   help="the dialect to fuzz against its kernel: linux (tcx hooks on veth; default) "
-                        "or netkit (netkit pairs and veth; needs a kernel with netkit, e.g. through "
+    f.add_argument("--dialect", default="linux", metavar="D",
+                   help="the dialect to fuzz against its kernel (default linux: tcx hooks on veth; "
+                        "netkit: netkit pairs and veth, on a kernel with netkit, e.g. in the guests of "
                         "mprog matrix --fuzz)")
     f.add_argument("--max-requests", type=count, default=20000, metavar="N",
                    help="stop after N kernel requests (default 20000)")

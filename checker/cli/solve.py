@@ -19,7 +19,11 @@ BEFORE x = somewhere before x, AFTER x = somewhere after x (not necessarily
 adjacent).  Prints sat/unsat/unknown, the least ordering in declaration
 order, the number of orderings (exactly K, or at least --limit), and for
 unsat a minimal set of conflicting directives.  With 'app' lines, also runs
-every arrival order of the applications on the reference executor."""
+every arrival order of the applications on the reference executor of each
+--dialect (default linux; several side by side), each program attached with
+that dialect's request for its directives: linux FIRST = 'before' (no
+relative), LAST = 'after', acting at attach time only; rfc FIRST / LAST =
+its 'first' / 'last' pins, kept for the program's lifetime."""
 
 
 
@@ -34,20 +38,39 @@ def cmd_solve(args, out=None, err=None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     stop_z3_on_signal()
     try:
+        names = args.dialect or ["linux"]
+        for name in names:
+            check_dialect(name)
         ds = read_directives(args.file, max_programs=MPROG_MAX, max_apps=MAX_APPS)
-        report = tenants(ds)
+        reports = [tenants(ds, dialect=name) for name in dict.fromkeys(names)]
+        report = reports[0]
     except BadInput as e:
         print(e.render(), file=err)
         return EXIT_BAD
     sol = solve(ds, limit=args.limit, timeout_s=args.timeout)
     if args.json:
-        print(json.dumps(solve_json(ds, sol, report), sort_keys=True), file=out)
+        doc = solve_json(ds, sol, report)
+        if report is not None:
+            doc["tenants_by_dialect"] = {r.dialect: tenants_json(r) for r in reports}
+        print(json.dumps(doc, sort_keys=True), file=out)
     else:
-        for line in solve_lines(ds, sol, report):
+        lines = solve_lines(ds, sol, None)
+        if report is not None:
+            lines += tenant_lines(report) if len(reports) == 1 else side_by_side_lines(reports)
+        for line in lines:
             print(line, file=out)
     if not sol.complete:
         return EXIT_UNKNOWN
     return EXIT_SAT if sol.status == "sat" else EXIT_UNSAT
+
+
+def check_dialect(name: str) -> None:
+    """A dialect the multi-tenant game can run (BadInput otherwise)."""
+    from .. import dialects
+    if name not in dialects.registry():
+        from ..syntax.validate import did_you_mean
+        raise BadInput(f"unknown dialect {name!r} (known: {', '.join(dialects.names())})"
+                       + did_you_mean(name, dialects.names()), "--dialect", 0, 0)
 
 
 def _count_text(sol) -> str:
@@ -82,42 +105,108 @@ def core_wording(minimal: bool, reason: str) -> str:
     return "a minimal set" if minimal else f"a set (not proven minimal: {reason})"
 
 
-def tenant_lines(report) -> list[str]:
+def _implements(r) -> str:
+    return "  # " + ", ".join(d.text for d in r.directives) if r.directives else "  # no directive"
+
+
+def _final(report, a) -> str:
+    from .. import dialects
     from ..runner import format_entries
+    progs = tuple(p for p, _ in a.final)
+    links = tuple(l for _, l in a.final)
+    table = dialects.get(report.dialect).flags if any(a.stored) else None
+    return f"{format_entries(progs, links, a.stored, table)} rev {a.revision}"
+
+
+def _details(report, a, indent: str) -> list[str]:
+    from ..syntax.render import render_step
+    lines = [f"{indent}{r.app}: {render_step(r.step)} -> {o.errno} [{o.rule}]" for r, o in a.failures]
+    lines += [f"{indent}violates {d.text} (since {r.app}: {render_step(r.step)})" for d, r in a.violated]
+    lines += [f"{indent}cannot check {d.text}: a program it names is not attached" for d in a.unchecked]
+    return lines
+
+
+def _enforcement(dialect: str) -> str:
+    from .. import dialects
+    if "FIRST" in dialects.get(dialect).flags:
+        return "BEFORE/AFTER act only at attach time; FIRST/LAST are pins kept for the program's lifetime"
+    return "BEFORE/AFTER/FIRST/LAST act only at attach time; later requests ignore them"
+
+
+def _violation_lines(report, indent: str) -> list[str]:
+    from ..syntax.render import render_step
+    lines = []
+    for d, where in report.violations():
+        breakers = sorted({f"{r.app}: {render_step(r.step)}" for _, r in where})
+        lines.append(f"{indent}{d.text}: in {len(where)} of {len(report.arrivals)} arrival orders, "
+                     f"broken by {'; '.join(breakers)}")
+    return lines
+
+
+def tenant_lines(report) -> list[str]:
     from ..syntax.render import render_step
     arrivals = report.arrivals
-    good = sum(a.ok for a in arrivals)
-    lines = [f"multi-tenant: {len(arrivals)} arrival orders on {report.dev} {report.dir}, "
-             f"{good} succeed (every request ok, every directive holds at the end)",
-             "  requests (the first directive on a program's line decides its request):"]
+    on = f"{report.dev} {report.dir}" + ("" if report.dialect == "linux" else f" ({report.dialect})")
+    lines = [f"multi-tenant: {len(arrivals)} arrival orders on {on}, "
+             f"{report.succeeded} succeed (every request ok, every directive holds at the end)",
+             "  requests (the first directive on a program's line decides its request"
+             + ("; FIRST/LAST: the dialect's pins" if "pins" in _enforcement(report.dialect) else "")
+             + "):"]
     for r in report.requests:
-        impl = f"  # {r.directive.text}" if r.directive else "  # no directive"
-        lines.append(f"    {r.app}: {render_step(r.step)}{impl}")
+        lines.append(f"    {r.app}: {render_step(r.step)}{_implements(r)}")
     for a in arrivals:
-        progs = tuple(p for p, _ in a.final)
-        links = tuple(l for _, l in a.final)
-        lines.append(f"  {' '.join(a.apps)}: {'ok' if a.ok else 'FAIL'}  "
-                     f"{format_entries(progs, links)} rev {a.revision}")
-        for r, o in a.failures:
-            lines.append(f"    {r.app}: {render_step(r.step)} -> {o.errno} [{o.rule}]")
-        for d, r in a.violated:
-            lines.append(f"    violates {d.text} (since {r.app}: {render_step(r.step)})")
-        for d in a.unchecked:
-            lines.append(f"    cannot check {d.text}: a program it names is not attached")
-    viol = report.violations()
+        lines.append(f"  {' '.join(a.apps)}: {'ok' if a.ok else 'FAIL'}  {_final(report, a)}")
+        lines += _details(report, a, "    ")
+    viol = _violation_lines(report, "    ")
     if viol:
-        lines.append("  directives that can end up violated (BEFORE/AFTER/FIRST/LAST act only at "
-                     "attach time; later requests ignore them):")
-        for d, where in viol:
-            breakers = sorted({f"{r.app}: {render_step(r.step)}" for _, r in where})
-            lines.append(f"    {d.text}: in {len(where)} of {len(arrivals)} arrival orders, "
-                         f"broken by {'; '.join(breakers)}")
+        lines.append(f"  directives that can end up violated ({_enforcement(report.dialect)}):")
+        lines += viol
+    return lines
+
+
+def side_by_side_lines(reports) -> list[str]:
+    """The multi-tenant game of several dialects: the requests, a table of
+    which arrival orders succeed in which dialect, each order's end state
+    per dialect, and the directives each dialect lets end up violated."""
+    from ..syntax.render import render_step
+    first = reports[0]
+    names = [r.dialect for r in reports]
+    n = len(first.arrivals)
+    lines = [f"multi-tenant: {n} arrival orders on {first.dev} {first.dir}, side by side in "
+             f"{', '.join(names)} (ok: every request ok, every directive holds at the end)",
+             "  requests (each dialect's request for a program's directives):"]
+    width = max(len(x) for x in names)
+    for i, r in enumerate(first.requests):
+        lines.append(f"    {r.app}: {r.prog}{_implements(r)}")
+        for rep in reports:
+            lines.append(f"      {rep.dialect + ':':<{width + 1}} {render_step(rep.requests[i].step)}")
+    col = max(len(" ".join(a.apps)) for a in first.arrivals) + 2
+    cell = max(width, 4) + 2
+
+    def row(head: str, cells) -> str:
+        return (f"  {head:<{col}}" + "".join(f"{c:<{cell}}" for c in cells)).rstrip()
+
+    lines.append(row("arrival order", names))
+    for k, a in enumerate(first.arrivals):
+        lines.append(row(" ".join(a.apps), ("ok" if rep.arrivals[k].ok else "FAIL" for rep in reports)))
+    lines.append(row("succeed", (f"{rep.succeeded}/{n}" for rep in reports)))
+    lines.append("  end states:")
+    for k, a in enumerate(first.arrivals):
+        lines.append(f"    {' '.join(a.apps)}")
+        for rep in reports:
+            ra = rep.arrivals[k]
+            lines.append(f"      {rep.dialect + ':':<{width + 1}} {'ok' if ra.ok else 'FAIL':<4}  "
+                         f"{_final(rep, ra)}")
+            lines += _details(rep, ra, " " * (width + 10))
+    lines.append("  directives that can end up violated:")
+    for rep in reports:
+        viol = _violation_lines(rep, "      ")
+        lines.append(f"    {rep.dialect} ({_enforcement(rep.dialect)}): {'' if viol else 'none'}".rstrip())
+        lines += viol
     return lines
 
 
 def solve_json(ds, sol, report) -> dict:
-    from ..syntax.render import render_step
-
     def dj(d):
         return {"directive": d.text, "prog": d.prog, "kind": d.kind, "target": d.target,
                 "line": d.line, "column": d.column}
@@ -128,20 +217,29 @@ def solve_json(ds, sol, report) -> dict:
            "core_minimal": sol.core_minimal if sol.status == "unsat" else None,
            "reason": sol.reason, "tenants": None}
     if report is not None:
-        doc["tenants"] = {
-            "dev": report.dev, "dir": report.dir,
-            "requests": [{"app": r.app, "prog": r.prog, "request": render_step(r.step),
-                          "directive": r.directive.text if r.directive else None}
-                         for r in report.requests],
-            "arrivals": [{"order": list(a.apps), "ok": a.ok,
-                          "progs": [p for p, _ in a.final], "links": [l for _, l in a.final],
-                          "revision": a.revision,
-                          "failures": [{"request": render_step(r.step), "errno": o.errno, "rule": o.rule}
-                                       for r, o in a.failures],
-                          "violated": [{"directive": d.text, "broken_by": render_step(r.step),
-                                        "app": r.app} for d, r in a.violated],
-                          "unchecked": [d.text for d in a.unchecked]} for a in report.arrivals]}
+        doc["tenants"] = tenants_json(report)
     return doc
+
+
+def tenants_json(report) -> dict:
+    from .. import dialects
+    from ..syntax.render import render_step
+    table = dialects.get(report.dialect).flags
+    return {
+        "dialect": report.dialect, "dev": report.dev, "dir": report.dir,
+        "requests": [{"app": r.app, "prog": r.prog, "request": render_step(r.step),
+                      "directive": r.directive.text if r.directive else None,
+                      "directives": [d.text for d in r.directives]}
+                     for r in report.requests],
+        "arrivals": [{"order": list(a.apps), "ok": a.ok,
+                      "progs": [p for p, _ in a.final], "links": [l for _, l in a.final],
+                      "stored": [list(table.decode(f)) for f in a.stored] if any(a.stored) else None,
+                      "revision": a.revision,
+                      "failures": [{"request": render_step(r.step), "errno": o.errno, "rule": o.rule}
+                                   for r, o in a.failures],
+                      "violated": [{"directive": d.text, "broken_by": render_step(r.step),
+                                    "app": r.app} for d, r in a.violated],
+                      "unchecked": [d.text for d in a.unchecked]} for a in report.arrivals]}
 
 
 def register(sub) -> None:
@@ -154,5 +252,8 @@ def register(sub) -> None:
     s.add_argument("--timeout", type=timeout_seconds, default=None, metavar="S",
                    help="time budget in seconds for all solver checks (0: no limit); running out "
                         "gives 'unknown' (exit 3)")
+    s.add_argument("--dialect", action="append", metavar="D",
+                   help="play the multi-tenant game ('app' lines) on dialect D (default linux); "
+                        "repeat for several, reported side by side")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=cmd_solve)

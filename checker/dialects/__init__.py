@@ -17,17 +17,18 @@ and one line in ``_ALL`` below.
 """
 from __future__ import annotations
 
-from . import linux
-from . import netkit
-from . import rfc
+import importlib
+
 from .base import Dialect
 
-# One line per dialect.
-_ALL = (
-    linux.DIALECT,
-    rfc.DIALECT,
-    netkit.DIALECT,
-)
+# One line per dialect: the data module (checker/dialects/<module>.py) that
+# defines its DIALECT; a delta dialect after its parent.
+_ALL = tuple(importlib.import_module(f"{__name__}.{module}").DIALECT for module in (
+    "linux",
+    "rfc",
+    "linux_66rc",
+    "netkit",
+))
 _REGISTRY: dict = {d.name: d for d in _ALL}
 
 

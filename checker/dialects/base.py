@@ -27,6 +27,10 @@ class Dialect:
     encoding: Optional[str] = None    # module implementing it in checker.smt (None: not encoded)
     kernel: Optional[str] = None      # kernel feature the live backend needs (None: no kernel runs it)
     since: tuple = ()                 # the first kernel release it describes, e.g. (6, 6); () = none
+    # The hook ``mprog dialects diff`` compares this dialect on when the other
+    # dialect has no such attach point: (attach point, the request that makes
+    # its device, e.g. ("primary", "netkit_add")); None: an attach point both share.
+    diff_hook: Optional[tuple] = None
     parent: Optional[str] = None
     changed: frozenset = frozenset()
     query_flags: bool = False         # queries report per-slot stored flags (rfc)
@@ -53,6 +57,20 @@ class Dialect:
         backend refuses it."""
         version = release_version(release)
         return bool(self.kernel and self.since and version is not None and version >= self.since)
+
+    def directive_flags(self, *kinds: str) -> tuple:
+        """The flags with which an application implements a program's
+        directives (grammar/directives.lark) on attach in this dialect:
+        FIRST / LAST with the dialect's own FIRST / LAST flags where its
+        table has them (the 2023 proposal: pins kept for the program's
+        lifetime; FIRST and LAST together: both), else the first directive
+        alone: FIRST / LAST as BEFORE / AFTER with no relative (mainline:
+        front / back, at attach time only), BEFORE x / AFTER x as BEFORE /
+        AFTER relative to x."""
+        pins = tuple(k for k in ("FIRST", "LAST") if k in kinds and k in self.flags)
+        if pins:
+            return pins
+        return {"FIRST": ("BEFORE",), "LAST": ("AFTER",)}.get(kinds[0], (kinds[0],))
 
     def unit(self, layer: str):
         """The module implementing this dialect in ``layer`` ("executor" or

@@ -55,5 +55,6 @@ DIALECT = linux.DIALECT.derive(
     encoding=None,                   # (the z3 encoding comes with checker.smt.netkit)
     kernel="netkit",
     since=(6, 7),
+    diff_hook=("primary", "netkit_add"),
     spec="spec/netkit",
 )

@@ -32,7 +32,7 @@ from ..dialects.netkit import NETKIT_POINTS
 from ..model import QueryResult, Step
 from . import linux, tcx
 from .driver import Err, make_step
-from .mprog import core_attach, core_detach
+from .mprog import CORE
 from .world import Device, Hook, Link, NetkitEnd, World
 
 flag_bits = linux.flag_bits
@@ -71,7 +71,7 @@ def op_attach(w: World, s: Step):
     dev = fetch(w, s)
     old = linux.replaced_prog(w, s, bits, prog)
     # netkit_entry_fetch(dev, true): the embedded bundle when nothing is active.
-    new = core_attach(w, dev.hook(s.dir), prog, None, old, bits, s.relative, s.expected_revision)
+    new = CORE.attach(w, dev.hook(s.dir), prog, None, old, bits, s.relative, s.expected_revision)
     rule = "attach/replace" if old is not None else "attach/insert"
     return rule, w.with_dev(s.dev, dev.with_hook(s.dir, new)), None, ()
 
@@ -85,7 +85,7 @@ def op_detach(w: World, s: Step):
     hook = dev.hook(s.dir)
     if not hook.slots:                       # netkit_entry_fetch(dev, false) == NULL
         raise Err("ENOENT", "netkit/detach-empty")
-    new = core_detach(w, hook, prog, None, bits, s.relative, s.expected_revision)
+    new = CORE.detach(w, hook, prog, None, bits, s.relative, s.expected_revision)
     dev, fx = settle(dev, s.dir, new)
     return "detach/remove", w.with_dev(s.dev, dev), None, fx
 
@@ -112,7 +112,7 @@ def op_link_create(w: World, s: Step):
     prog = tcx.link_create_prog(w, s)
     dev = fetch(w, s)
     # No flag mask on this path either: every bit reaches the core.
-    new = core_attach(w, dev.hook(s.dir), prog, s.link, None, flag_bits(s.flags), s.relative,
+    new = CORE.attach(w, dev.hook(s.dir), prog, s.link, None, flag_bits(s.flags), s.relative,
                       s.expected_revision)
     w = w.with_dev(s.dev, dev.with_hook(s.dir, new))
     return "attach/insert", w.with_link(s.link, Link(prog, s.dev, s.dir)), None, ()
@@ -138,7 +138,7 @@ def op_netkit_add(w: World, s: Step):
 def op_dev_del(w: World, s: Step):
     dev = tcx.present_dev(w, s.dev, "device/del-missing")
     if dev.netkit is None:
-        return tcx.op_dev_del(w, s)
+        return linux.op_dev_del(w, s)
     # netkit_del_link(): both devices are unregistered; each one's
     # netkit_release_all() and tcx_uninstall() drop the prog-API entries and
     # make every link defunct, without a revision bump.
@@ -148,7 +148,7 @@ def op_dev_del(w: World, s: Step):
     return "netkit/del-pair", w.with_dev(other, Device(present=False)), None, ()
 
 
-_link_release, op_link_detach, op_close = tcx.link_ops(linux.release_slot, settle)
+_release, op_link_detach, op_close = linux.release_ops(CORE, settle)
 
 OPS: dict[str, Callable] = tcx.op_table(
     attach=op_attach, detach=op_detach, query=op_query, link_create=op_link_create,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Optional
 
-from ..dialects.linux import ATTACH_TYPE, QUERY_DEFAULT_COUNT
+from ..dialects.linux import ATTACH_TYPE, MPROG_MAX, QUERY_DEFAULT_COUNT
 from ..model import QueryResult, Raw, Step
 from .driver import Err, QueryErr
 from .objects import fd_object, link_by_fd, prog_by_fd
@@ -140,7 +140,8 @@ def query_answer(w: World, s: Step, hook: Hook, stored: bool = False):
     slots = hook.slots
     cap = QUERY_DEFAULT_COUNT if s.count is None else s.count
     n = len(slots)
-    shown = slots[:min(cap, n)] if cap else ()
+    # bpf_mprog_query() lists at most bpf_mprog_max() entries (its loop bound).
+    shown = slots[:min(cap, n, MPROG_MAX)] if cap else ()
     q = QueryResult(n, hook.revision, tuple(x[0] for x in shown), tuple(x[1] for x in shown),
                     tuple(x[2] for x in shown) if stored else ())
     if cap and n and cap < n:

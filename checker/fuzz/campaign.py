@@ -129,9 +129,8 @@ def run_campaign(seed: int, max_requests: int, time_limit_s: float,
     shrunk).  Raises BackendUnavailable if its kernel backend cannot run
     here (or no kernel implements the dialect)."""
     from ..kernel import available
-    d = dialects.get(dialect)
-    if d.kernel not in STRATEGIES:
-        raise BackendUnavailable(f"dialect {dialect!r} has no kernel to fuzz against ({d.kernels})")
+    from ..kernel.backend import _kernel_dialect
+    d = _kernel_dialect(dialect)          # a dialect no kernel implements: refused here
     reason = available(dialect)
     if reason is not None:
         raise BackendUnavailable(reason)

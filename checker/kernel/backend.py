@@ -384,21 +384,22 @@ class KernelBackend:
 
 # ---------------------------------------------------------------------------
 
-def _kernel_dialect(name: str, feature: str) -> "dialects.Dialect":
-    """The dialect ``name`` if the kernel ``feature`` a backend drives
-    implements it; otherwise BackendUnavailable saying which dialects the
-    kernel backends run."""
+def _kernel_dialect(name: str, feature: Optional[str] = None) -> "dialects.Dialect":
+    """The dialect ``name`` if a kernel implements it (and, given
+    ``feature``, the kernel feature a backend drives is the dialect's);
+    otherwise BackendUnavailable saying which dialects the kernel backends
+    implement.  It depends on the dialect alone, not on this machine."""
     try:
         d = dialects.get(name)
     except LookupError as e:
         raise BackendUnavailable(str(e)) from None
-    if d.kernel is not None and d.kernel != feature:
-        raise BackendUnavailable(f"dialect {name!r} runs on the {d.kernel} backend, not the {feature} one")
     if d.kernel is None:
-        here = ", ".join(f"{n} ({x.kernel})" for n, x in dialects.registry().items() if x.kernel)
+        here = " and ".join(n for n, x in dialects.registry().items() if x.kernel)
         raise BackendUnavailable(
-            f"no kernel implements dialect {name!r} ({d.summary}; {d.kernels}); run {name!r} on the "
-            f"model backend (the kernel backend runs the dialects {here})")
+            f"the kernel backends implement the {here} dialects, not {name!r} ({d.summary}; "
+            f"{d.kernels}); run {name!r} on the model backend")
+    if feature is not None and d.kernel != feature:
+        raise BackendUnavailable(f"dialect {name!r} runs on the {d.kernel} backend, not the {feature} one")
     return d
 
 

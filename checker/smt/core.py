@@ -30,7 +30,7 @@ import z3
 from . import names
 
 ERRNOS = ("ok", "EBADF", "EBUSY", "EEXIST", "EINVAL", "ENOENT", "ENOLINK", "ENOSPC",
-          "EPERM", "ERANGE", "ESTALE", "ENODEV")
+          "EPERM", "ERANGE", "ESTALE", "ENODEV", "UNDEFINED")   # UNDEFINED: checker.model
 
 # Relative-object kinds (req.rel.kind): what relative_fd / relative_id names.
 REL_NONE, REL_RAW, REL_PROG, REL_LINK = 0, 1, 2, 3
@@ -210,6 +210,13 @@ def settle(pre: State, post: State) -> z3.BoolRef:
 def empty_hook(post: State) -> list:
     return [post.n == 0, post.rev == 1, z3.Not(post.bundle)] + \
         [x == 0 for x in post.prog + post.link]
+
+def encoded_rules(encode, ops) -> frozenset:
+    """Rule IDs with a tracked constraint in ``encode``'s chains over ``ops``
+    (a dialect's encoding: ``encode(op, k, pre, post, req)``)."""
+    pre, post, r = State(0, 2), State(1, 2), Req(0)
+    return frozenset().union(*(encode(op, 0, pre, post, r).rules() for op in ops))
+
 
 _CODES: dict = {}
 

@@ -27,7 +27,26 @@ def rule_code(rule: str) -> int:
 
 
 class Chain(core.Chain):
+    """The linux decision chain: its rule table, and the core checks whose
+    place kernel history moved (a delta dialect's Chain overrides them, as
+    its executor overrides checker.exec.mprog.Core's)."""
     TABLE = LINUX
+
+    def enter_core(self) -> None:
+        """The request reaches the hook's bpf_mprog state (attach and detach
+        cores, link update, device teardown): nothing to check on mainline."""
+
+    def check_room(self, R) -> None:
+        """attach/full: a non-REPLACE attach on a full hook, before the
+        position rules (since f9b0e1088bbf)."""
+        self.check("attach/full", z3.And(z3.Not(R), self.pre.n == MPROG_MAX))
+
+    def check_nonempty(self) -> None:
+        """detach/empty: right after the revision guard (since d210f9735e13)."""
+        self.check("detach/empty", self.pre.n == 0)
+
+    def check_fetch(self, idx) -> None:
+        """Before the victim at ``idx`` is read: nothing on mainline."""
 
 
 def _fd_checks(ch: Chain, fd, cls, closed: str, notprog: str, wrong_type: str = None, when=True):
@@ -96,6 +115,7 @@ def attach_core(k: int, pre: State, post: State, r: Req, owner, old, ch: Chain =
     plus hook/create (the bundle exists after a success)."""
     ch = ch or Chain(k, pre, post, r)
     R, B, A = r.replace, r.before, r.after
+    ch.enter_core()
     ch.check("attach/stale-revision", z3.And(r.exp != 0, r.exp != pre.rev))
     ip = pre.first(lambda j: pre.prog[j] == r.prog)
     ch.check("attach/prog-exists", ip >= 0)
@@ -103,10 +123,13 @@ def attach_core(k: int, pre: State, post: State, r: Req, owner, old, ch: Chain =
     io = pre.first(lambda j: pre.prog[j] == old)
     ch.check("attach/replace-missing", z3.And(R, io < 0))
     ch.check("attach/replace-owner", z3.And(R, sel(pre.link, io) != owner))
-    ch.check("attach/full", z3.And(z3.Not(R), pre.n == MPROG_MAX))
+    ch.check_room(R)
     ir = _relative_index(pre, rp, rl)
     t_before, t_after = _position(ch, "attach", has_rel, ir, R, io)
     idx = z3.If(B, t_before, z3.If(A, t_after, pre.n))
+    # The kernel keeps the maximum check after the position rules too; on
+    # mainline check_room() has refused every insertion that reaches it.
+    ch.check("attach/full", z3.If(R, io, idx) >= MPROG_MAX)
     at = z3.If(B, idx + 1, idx)                   # "before" index i - 1 means at i
     f_rep = ch.check("attach/replace", R, replace_at(pre, post, io, r.prog, sel(pre.link, io)))
     f_ins = ch.check("attach/insert", z3.BoolVal(True), insert_at(pre, post, at, r.prog, owner))
@@ -123,9 +146,10 @@ def detach_core(k: int, pre: State, post: State, r: Req, prog, owner, success: s
     ch = ch or Chain(k, pre, post, r)
     R, B, A = r.replace, r.before, r.after
     named = prog != 0
+    ch.enter_core()
     ch.check("detach/replace-flag", R)
     ch.check("detach/stale-revision", z3.And(r.exp != 0, r.exp != pre.rev))
-    ch.check("detach/empty", pre.n == 0)
+    ch.check_nonempty()
     has_rel, rp, rl = _relative(ch, named)
     ip = pre.first(lambda j: pre.prog[j] == prog)
     ch.check("detach/prog-missing", z3.And(named, ip < 0))
@@ -134,6 +158,7 @@ def detach_core(k: int, pre: State, post: State, r: Req, prog, owner, success: s
     t_before, t_after = _position(ch, "detach", has_rel, ir, named, ip)
     idx = z3.If(named, ip, z3.If(B, t_before, z3.If(A, t_after, pre.n)))
     ch.check("detach/position-max", idx >= MPROG_MAX)
+    ch.check_fetch(idx)
     victim = z3.If(idx == -1, 0, z3.If(idx == pre.n, pre.n - 1, idx))
     vo = sel(pre.link, victim)
     ch.check("detach/link-owned", z3.And(vo != 0, vo != owner))
@@ -194,6 +219,7 @@ def link_update(k: int, pre: State, post: State, r: Req, ch: Chain = None) -> Ch
     ch.check("link_update/defunct", r.defunct)
     ch.check("link_update/old-mismatch", z3.And(R, r.old != r.cur))
     ch.check("link_update/same-prog", r.prog == r.cur)
+    ch.enter_core()
     ch.check("link_update/prog-exists", pre.member(r.prog))
     ch.check("link_update/prog-type", z3.Not(r.type_ok))
     il = pre.first(lambda j: pre.link[j] == r.owner)
@@ -225,7 +251,9 @@ def query(k: int, pre: State, post: State, r: Req, ch: Chain = None) -> Chain:
     """spec/linux/query.md; a hook without a bundle is the empty hook at revision 1."""
     ch = ch or Chain(k, pre, post, r)
     cap = z3.If(r.has_count, r.qcap, QUERY_DEFAULT_COUNT)
-    shown = z3.If(cap == 0, 0, z3.If(cap < pre.n, cap, pre.n))
+    # bpf_mprog_query() lists at most bpf_mprog_max() entries (its loop bound).
+    listed = z3.If(pre.n > MPROG_MAX, MPROG_MAX, pre.n)
+    shown = z3.If(cap == 0, 0, z3.If(cap < listed, cap, listed))
     out = z3.And(same(pre, post), r.q_count == pre.n, r.q_rev == pre.rev, r.q_shown == shown)
     ch.check("query/flags-unknown", r.qf_unknown)
     ch.check("query/dev-missing", z3.Not(pre.present))
@@ -257,6 +285,7 @@ def dev_del(k, pre, post, r, ch=None) -> Chain:
     """device/del: every bundle goes with the device (links turn defunct)."""
     ch = ch or Chain(k, pre, post, r)
     ch.check("device/del-missing", z3.Not(pre.present))
+    ch.enter_core()
     ch.check("device/del", z3.BoolVal(True), z3.And(
         [z3.Not(post.present), z3.Not(post.clsact)] + empty_hook(post)))
     return ch
@@ -425,15 +454,9 @@ def _link_arg_release(pre: State, r: Req) -> list:
                 [z3.And(j < pre.n, pre.link[j] == r.owner, pre.prog[j] == r.prog) for j in range(pre.size)])))]
 
 
-def op_rules(op: str) -> set:
-    """Rule IDs with a tracked constraint in ``op``'s encoding."""
-    pre, post, r = State(0, 2), State(1, 2), Req(0)
-    return encode(op, 0, pre, post, r).rules()
-
-
 @functools.cache
 def rule_ids() -> frozenset:
-    return frozenset().union(*(op_rules(op) for op in OPS))
+    return core.encoded_rules(encode, OPS)
 
 
 def __getattr__(name: str):

@@ -56,6 +56,7 @@ from .directives import Order, must_precede, stay_name
 from .core import Tracked
 from .solve import Budget, canonical_core, least_order, tracked_check
 
+PLAN_DIALECT = "linux"              # the dialect whose requests a plan is made of (and replayed on)
 DIRECTIONS = tuple(ATTACH_TYPE)     # the tcx attach points a plan can start from
 MAX_PADDING = 1000        # extra requests a synthesized setup may use to reach a revision
 
@@ -105,8 +106,9 @@ def state_from_script(path: str, hook: str) -> HookState:
     from ..syntax.sources import load
     dev, dir = _parse_hook(hook)
     script = load(path)
-    if script.dialect != "linux":
-        raise BadInput(f"the script's dialect is {script.dialect!r}; plans are for linux", path, 1, 1)
+    if script.dialect != PLAN_DIALECT:
+        raise BadInput(f"the script's dialect is {script.dialect!r}; plans are for {PLAN_DIALECT}",
+                       path, 1, 1)
     ex = Executor()
     for r in run_steps(script.steps, ex):
         if not r.passed:
@@ -506,7 +508,7 @@ def verify(state: HookState, ds: DirectiveSet, plan: Plan, backend: str = "model
     if state.setup is None:
         raise BackendUnavailable(f"cannot recreate the start state on the kernel: {state.note}")
     from ..kernel import KernelBackend
-    with KernelBackend() as k:
+    with KernelBackend(PLAN_DIALECT) as k:
         with k.session():
             return _replay(k, state, ds, plan)
 

@@ -28,9 +28,12 @@ solver call gets what is left of it).  Encoding: checker.smt.directives.
 A z3 ``unknown`` (timeout) is reported as ``unknown``, never as sat or unsat.
 
 The multi-tenant check (``app`` lines) does not use z3: each arrival order
-of the applications is run through the reference executor
-(checker.executor.step) with the linux requests of grammar/directives.lark,
-and the directives are evaluated on the states it reaches.
+of the applications is run through the reference executor of a dialect
+(checker.exec.Executor) with that dialect's requests for the directives
+(checker.dialects.base.Dialect.directive_flags: mainline's FIRST/LAST are
+BEFORE/AFTER with no relative, acting at attach time only; the 2023
+proposal's are pins kept for the program's lifetime), and the directives
+are evaluated on the states it reaches.
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ from typing import Optional, Sequence
 
 import z3
 
+from .. import dialects
 from ..syntax.directives import Directive, DirectiveSet
 from ..errors import SpecCrash
 from ..exec import Executor
@@ -319,36 +323,46 @@ def count_orders_z3(budget: Budget, order: Order, constraints, limit: int) -> tu
 
 @dataclass(frozen=True)
 class Request:
-    """The linux request an application uses for one program; ``directive``
-    is the directive it implements (the first on the program's line)."""
+    """The request an application uses for one program in one dialect;
+    ``directives``: the program's directives it implements (the first on the
+    program's line, or its FIRST/LAST pins in a dialect that has them)."""
     app: str
     prog: str
     step: Step
-    directive: Optional[Directive]
+    directives: tuple = ()
+
+    @property
+    def directive(self) -> Optional[Directive]:
+        return self.directives[0] if self.directives else None
 
 
-def tenant_requests(ds: DirectiveSet, dev: str = TENANT_DEV, dir: str = TENANT_DIR) -> tuple[Request, ...]:
-    """FIRST -> before (prepend), LAST -> after (append), BEFORE x -> before x,
-    AFTER x -> after x, nothing -> plain attach (append)."""
+def tenant_requests(ds: DirectiveSet, dev: str = TENANT_DEV, dir: str = TENANT_DIR,
+                    dialect: str = "linux") -> tuple[Request, ...]:
+    """Each program's attach in ``dialect``: its FIRST/LAST directives as
+    the dialect's pins where it has them; else its first directive: FIRST
+    -> before (prepend), LAST -> after (append), BEFORE x -> before x,
+    AFTER x -> after x; nothing -> plain attach (append)."""
+    d = dialects.get(dialect)
     out = []
     for app in ds.apps:
         for p in app.progs:
             ds_p = ds.of(p)
-            d = ds_p[0] if ds_p else None
-            if d is None:
-                step = Step("attach", prog=p, dev=dev, dir=dir)
-            elif d.kind in ("FIRST", "LAST"):
-                step = Step("attach", prog=p, dev=dev, dir=dir,
-                            flags=("BEFORE",) if d.kind == "FIRST" else ("AFTER",))
-            else:
-                step = Step("attach", prog=p, dev=dev, dir=dir, flags=(d.kind,), relative=d.target)
-            out.append(Request(app.name, p, step, d))
+            if not ds_p:
+                out.append(Request(app.name, p, Step("attach", prog=p, dev=dev, dir=dir)))
+                continue
+            flags = d.directive_flags(*(x.kind for x in ds_p))
+            pinned = tuple(x for x in ds_p if x.kind in ("FIRST", "LAST") and x.kind in flags)
+            first = ds_p[0]
+            implements = pinned or (first,)
+            relative = first.target if not pinned and first.kind in ("BEFORE", "AFTER") else None
+            out.append(Request(app.name, p, Step("attach", prog=p, dev=dev, dir=dir, flags=flags,
+                                                 relative=relative), implements))
     return tuple(out)
 
 
 def _status(d: Directive, slots: tuple) -> Optional[bool]:
     """Does ``d`` hold on a partial hook?  None while a program it names is absent."""
-    order = [p for p, _ in slots]
+    order = [s[0] for s in slots]
     if d.prog not in order or (d.target is not None and d.target not in order):
         return None
     return d.holds(order)
@@ -369,6 +383,7 @@ class Arrival:
     revision: int = 1
     violated: tuple = ()
     unchecked: tuple = ()
+    stored: tuple = ()                 # each final slot's stored flags (dialects that keep them)
 
     @property
     def ok(self) -> bool:
@@ -381,6 +396,11 @@ class TenantReport:
     arrivals: tuple[Arrival, ...]
     dev: str = TENANT_DEV
     dir: str = TENANT_DIR
+    dialect: str = "linux"
+
+    @property
+    def succeeded(self) -> int:
+        return sum(a.ok for a in self.arrivals)
 
     def violations(self) -> list[tuple[Directive, list[tuple[Arrival, Request]]]]:
         """Directives false at the end of some arrival order, in file order,
@@ -392,20 +412,22 @@ class TenantReport:
         return sorted(out.items(), key=lambda kv: (kv[0].line, kv[0].column))
 
 
-def tenants(ds: DirectiveSet, dev: str = TENANT_DEV, dir: str = TENANT_DIR) -> Optional[TenantReport]:
+def tenants(ds: DirectiveSet, dev: str = TENANT_DEV, dir: str = TENANT_DIR,
+            dialect: str = "linux") -> Optional[TenantReport]:
     """None without app lines.  Arrival orders in lexicographic order of the
-    apps' declaration indexes (itertools.permutations)."""
+    apps' declaration indexes (itertools.permutations), each run on
+    ``dialect``'s reference executor with its requests."""
     if not ds.apps:
         return None
     if len(ds.apps) > MAX_APPS:
         raise ValueError(f"{len(ds.apps)} applications: the multi-tenant check runs every arrival "
                          f"order and takes at most {MAX_APPS}")
-    reqs = tenant_requests(ds, dev, dir)
+    reqs = tenant_requests(ds, dev, dir, dialect)
     by_app = {a.name: [r for r in reqs if r.app == a.name] for a in ds.apps}
     setup = [Step("dev_add", dev=dev)] + [Step("load", prog=p) for p in ds.names]
     arrivals = []
     for perm in itertools.permutations([a.name for a in ds.apps]):
-        ex = Executor()
+        ex = Executor(dialect)
         for s in setup:
             if not ex.apply(s).ok:   # pragma: no cover - fresh names always load
                 raise AssertionError(f"setup step failed: {s}")
@@ -427,6 +449,7 @@ def tenants(ds: DirectiveSet, dev: str = TENANT_DEV, dir: str = TENANT_DIR) -> O
         slots = hook.slots if hook is not None else ()
         violated = tuple((d, broke[d]) for d in ds.directives if state[d] is False)
         unchecked = tuple(d for d in ds.directives if state[d] is None)
-        arrivals.append(Arrival(perm, tuple(failures), slots, hook.revision if hook else 1,
-                                violated, unchecked))
-    return TenantReport(reqs, tuple(arrivals), dev, dir)
+        arrivals.append(Arrival(perm, tuple(failures), tuple(s[:2] for s in slots),
+                                hook.revision if hook else 1, violated, unchecked,
+                                tuple(s[2] for s in slots if len(s) > 2)))
+    return TenantReport(reqs, tuple(arrivals), dev, dir, dialect)

@@ -46,7 +46,7 @@ INT_RE = re.compile(r"(?:0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)\Z")
 # decimal is lexed as one token and then refused by parse_int with a message.
 NUMBER_TOKEN_RE = re.compile(r"(?<![\w.\-])(?:0[xX][0-9a-fA-F]+|[0-9]+)(?![\w.\-])")
 FLAG_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
-RESULT_RE = re.compile(r"(?:ok|E[A-Z0-9]+)\Z")
+RESULT_RE = re.compile(r"(?:ok|UNDEFINED|E[A-Z0-9]+)\Z")
 
 MAX_LINE = 16384          # characters per line (63 entries of 100-character names fit)
 MAX_INT = (1 << 64) - 1

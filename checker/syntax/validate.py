@@ -17,10 +17,10 @@ from dataclasses import replace
 from .. import dialects
 from ..dialects import netkit
 from ..errors import BadInput
-from ..model import OK, Raw, Step
+from ..model import OK, UNDEFINED, Raw, Step
 from .lexicon import NUMBER_TOKEN_RE
 
-ERRNO_NAMES = frozenset(_errno.errorcode.values())
+ANSWERS = frozenset(_errno.errorcode.values()) | {OK, UNDEFINED}   # what an expectation may name
 # The requests that carry a flag word (the script grammar's `flags=`).
 FLAG_OPS = frozenset(("attach", "detach", "link_create", "link_update"))
 # The requests that declare a device (netkit_add: two).
@@ -203,8 +203,8 @@ class Validator:
 
     def _expect(self, s: Step, text) -> None:
         e = s.expect
-        if e.errno != OK and e.errno not in ERRNO_NAMES:
-            raise self._fail(f"unknown errno {e.errno!r}" + did_you_mean(e.errno, ERRNO_NAMES | {OK}),
+        if e.errno not in ANSWERS:
+            raise self._fail(f"unknown errno {e.errno!r}" + did_you_mean(e.errno, ANSWERS),
                              s, text, e.errno)
         if e.count is not None:
             self._int(s, e.count, U32, "expected count", text)

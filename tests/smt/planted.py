@@ -1,10 +1,12 @@
-"""Copies of the linux executor unit with a planted bug, for the tests that
+"""The linux executor unit over a copy of the mprog core with a planted bug, for the tests that
 show `mprog verify` catches it (the real modules are not touched)."""
 from __future__ import annotations
 
 import importlib.util
+from types import SimpleNamespace
 
 from checker.exec import linux, mprog
+from checker.exec.driver import make_step
 
 
 def _copy(module, name: str):
@@ -27,6 +29,4 @@ def executor_with_after_off_by_one(name: str):
         return t + 1 if (t is not None and not before and rel is not None) else t
 
     core._pos_rel = pos_rel
-    buggy = _copy(linux, name)
-    buggy.core_attach, buggy.core_detach = core.core_attach, core.core_detach
-    return buggy
+    return SimpleNamespace(step=make_step(linux.ops(core.Core())), hooks=linux.hooks)
