@@ -17,6 +17,7 @@ from .common import (check_output_dir, make_output_dir, stop_z3_on_signal, timeo
                      write_files)
 
 EQUIV_NS = (4, 8, 16, 32, 63)
+VERIFIED = ("linux", "netkit")         # dialects with proofs wired here
 
 
 def _ns(n_max: int) -> list:
@@ -37,6 +38,9 @@ def cmd_verify(args) -> int:
         raise BadInput(f"must be >= 1, not {args.depth}", "--depth", 0, 0)
     if args.exhaustive_n < -1:
         raise BadInput(f"must be >= -1 (-1: off), not {args.exhaustive_n}", "--exhaustive-n", 0, 0)
+    if args.dialect not in VERIFIED:
+        raise BadInput(f"dialect {args.dialect!r} has no proofs here (verify: {', '.join(VERIFIED)})",
+                       "--dialect", 0, 0)
     if args.out:
         check_output_dir(args.out)
     stop_z3_on_signal()
@@ -56,14 +60,24 @@ def cmd_verify(args) -> int:
             for r in rs:
                 out.print(r.line())
 
-    if args.only in (None, "equivalence"):
-        for n in _ns(args.n_max):
-            run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, budget))
-        if args.exhaustive_n >= 0:
-            run(f"exhaustive N={args.exhaustive_n}",
-                lambda: smt.verify_exhaustive(args.exhaustive_n, budget))
-    if args.only in (None, "invariants"):
-        run(f"invariants depth={args.depth}", lambda: smt.check_invariants(args.depth, budget))
+    if args.dialect == "netkit":
+        # netkit's proofs (checker.smt.netkit_verify): the exhaustive
+        # equivalence over netkit pairs is its equivalence check.
+        from ..smt import netkit_verify as nk
+        if args.only in (None, "equivalence"):
+            k = max(args.exhaustive_n, 0) if args.exhaustive_n >= 0 else 0
+            run(f"exhaustive N={k}", lambda: nk.verify_exhaustive(k, budget))
+        if args.only in (None, "invariants"):
+            run(f"invariants depth={args.depth}", lambda: nk.check_invariants(args.depth, budget))
+    else:
+        if args.only in (None, "equivalence"):
+            for n in _ns(args.n_max):
+                run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, budget))
+            if args.exhaustive_n >= 0:
+                run(f"exhaustive N={args.exhaustive_n}",
+                    lambda: smt.verify_exhaustive(args.exhaustive_n, budget))
+        if args.only in (None, "invariants"):
+            run(f"invariants depth={args.depth}", lambda: smt.check_invariants(args.depth, budget))
 
     bad = [r for r in reports if r.status == "violated"]
     unknown = [r for r in reports if r.status not in ("proved", "vacuous", "violated")]
@@ -75,7 +89,7 @@ def cmd_verify(args) -> int:
         print(json.dumps({"reports": [r.__dict__ | {"rules": list(r.rules)} for r in reports],
                           "written": written}, indent=1))
     else:
-        t = Table(title="mprog verify")
+        t = Table(title=f"mprog verify ({args.dialect})")
         for c in ("check", "reports", "proved", "violated", "unknown", "seconds"):
             t.add_column(c, justify="left" if c == "check" else "right")
         for label, n, ok, v, u, dt in rows:
@@ -112,6 +126,10 @@ def register(sub) -> None:
     v.add_argument("--only", choices=("equivalence", "invariants"), default=None)
     v.add_argument("--exhaustive-n", type=int, default=-1, metavar="K",
                    help="also run the exhaustive mode for hooks of up to K slots (-1: off)")
+    v.add_argument("--dialect", default="linux", metavar="D",
+                   help="the dialect whose encoding, executor and invariants are checked: linux "
+                        "(default) or netkit (its exhaustive equivalence, N = --exhaustive-n or 0, "
+                        "and its NK-* invariants)")
     v.add_argument("--json", action="store_true", help="print the reports as JSON")
     v.add_argument("--out", default=None, metavar="DIR",
                    help="write each counterexample as DIR/counterexample-<i>.mprog and .json")

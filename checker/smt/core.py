@@ -30,7 +30,8 @@ import z3
 from . import names
 
 ERRNOS = ("ok", "EBADF", "EBUSY", "EEXIST", "EINVAL", "ENOENT", "ENOLINK", "ENOSPC",
-          "EPERM", "ERANGE", "ESTALE", "ENODEV", "UNDEFINED")   # UNDEFINED: checker.model
+          "EPERM", "ERANGE", "ESTALE", "ENODEV", "UNDEFINED",   # UNDEFINED: checker.model
+          "EACCES", "ENXIO")                                    # (netkit's device lookup)
 
 # Relative-object kinds (req.rel.kind): what relative_fd / relative_id names.
 REL_NONE, REL_RAW, REL_PROG, REL_LINK = 0, 1, 2, 3

@@ -48,6 +48,11 @@ class Chain(core.Chain):
     def check_fetch(self, idx) -> None:
         """Before the victim at ``idx`` is read: nothing on mainline."""
 
+    def settle_removal(self, removed) -> None:
+        """After a removal (``removed``: its success): hook/free-when-empty
+        (a netkit bundle stays: checker.smt.netkit)."""
+        self.effect("hook/free-when-empty", removed, settle(self.pre, self.post))
+
 
 def _fd_checks(ch: Chain, fd, cls, closed: str, notprog: str, wrong_type: str = None, when=True):
     """objects.md: an fd that is not open (EBADF), open but not a program
@@ -163,7 +168,7 @@ def detach_core(k: int, pre: State, post: State, r: Req, prog, owner, success: s
     vo = sel(pre.link, victim)
     ch.check("detach/link-owned", z3.And(vo != 0, vo != owner))
     f = ch.check(success, z3.BoolVal(True), remove_at(pre, post, victim))
-    ch.effect("hook/free-when-empty", f, settle(pre, post))
+    ch.settle_removal(f)
     ch.terms.update(ip=ip, ir=ir)
     return ch
 
