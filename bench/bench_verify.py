@@ -15,6 +15,7 @@ budget ran out.  The universe is the one ``mprog verify`` uses: 4 programs,
     python bench/bench_verify.py                  # N = 4, 8, 16, 32; 60 s per invariant
     python bench/bench_verify.py --n 4 8 63       # N = 63 alone takes ~7 min on 2 cores
     python bench/bench_verify.py --budget 10 --invariants INV-REV INV-MAX
+    python bench/bench_verify.py --dialect rfc    # the rfc encoding and its invariants
 """
 from __future__ import annotations
 
@@ -27,13 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import z3  # noqa: E402
 
-from checker.smt import INVARIANTS, verify_equivalence  # noqa: E402
+from checker import dialects  # noqa: E402
+from checker.smt import encoding, invariant_table, verify_equivalence  # noqa: E402
 from checker.smt import bmc  # noqa: E402
 
 
-def equivalence_row(n: int) -> tuple[float, dict]:
+def equivalence_row(n: int, dialect: str = "linux") -> tuple[float, dict]:
     t0 = time.perf_counter()
-    reports = verify_equivalence(n)
+    reports = verify_equivalence(n, dialect=dialect)
     dt = time.perf_counter() - t0
     tally: dict[str, int] = {}
     for r in reports:
@@ -41,7 +43,7 @@ def equivalence_row(n: int) -> tuple[float, dict]:
     return dt, tally
 
 
-def depth_in_budget(inv: str, budget: float, max_depth: int) -> tuple[int, str, float]:
+def depth_in_budget(inv: str, budget: float, max_depth: int, dialect: str = "linux") -> tuple[int, str, float]:
     """Deepest d (checked at d only; shallower depths were checked before it)."""
     t0 = time.perf_counter()
     reached, note = 0, "budget"
@@ -49,7 +51,7 @@ def depth_in_budget(inv: str, budget: float, max_depth: int) -> tuple[int, str, 
         left = budget - (time.perf_counter() - t0)
         if left <= 0.5:
             break
-        u = bmc.Unrolling(d)
+        u = bmc.Unrolling(d, E=encoding(dialect))
         sv = u.bmc_solver(left)
         # a state invariant is checked on the state after d requests, a step
         # invariant on the d-th request (index d - 1)
@@ -72,22 +74,30 @@ def main(argv=None) -> int:
                     help="hook bounds for the equivalence rows (default 4 8 16 32)")
     ap.add_argument("--budget", type=float, default=60.0, help="seconds per invariant (default 60)")
     ap.add_argument("--max-depth", type=int, default=40)
-    ap.add_argument("--invariants", nargs="*", default=list(INVARIANTS), choices=list(INVARIANTS))
+    ap.add_argument("--dialect", default="linux", choices=sorted(dialects.names()))
+    ap.add_argument("--invariants", nargs="*", default=None,
+                    help="invariant IDs (default: every invariant of the dialect)")
     args = ap.parse_args(argv)
+    table = invariant_table(args.dialect)
+    # INV-NO-LOCKOUT is one request over every hook (no BMC depth)
+    invs = [i for i in (args.invariants if args.invariants is not None else table) if i != "INV-NO-LOCKOUT"]
+    unknown = [i for i in invs if i not in table]
+    if unknown:
+        ap.error(f"unknown invariants for {args.dialect}: {', '.join(unknown)} (known: {', '.join(table)})")
 
-    print(f"z3 {z3.get_version_string()}")
+    print(f"z3 {z3.get_version_string()}, dialect {args.dialect}")
     print("equivalence (mprog verify --only equivalence), one N per row:")
     base = None
     for n in args.n:
-        dt, tally = equivalence_row(n)
+        dt, tally = equivalence_row(n, args.dialect)
         base = base or dt
         print(f"  N={n:<3} {dt:8.1f} s  x{dt / base:5.2f} of the first row   "
               + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
-    if args.invariants:
+    if invs:
         print(f"\nBMC depth reached in {args.budget:.0f} s per invariant (4 programs, 2 links):")
-    for inv in args.invariants:
-        d, note, dt = depth_in_budget(inv, args.budget, args.max_depth)
-        print(f"  {inv:<13} depth {d:<3} ({dt:5.1f} s; stopped by {note})")
+    for inv in invs:
+        d, note, dt = depth_in_budget(inv, args.budget, args.max_depth, args.dialect)
+        print(f"  {inv:<15} depth {d:<3} ({dt:5.1f} s; stopped by {note})")
     return 0
 
 

@@ -1,10 +1,16 @@
 """``mprog verify``: the z3 proofs (checker.smt) from the command line.
 
+``--dialect D`` (default linux) picks the encoding and executor unit and
+the invariants of dialect D (spec/<D>/invariants.md), and the contrasts D is
+expected to refute (checker.smt.CONTRASTS: rfc refutes NO-LOCKOUT, linux
+STAYS-FIRST), each printed with its runnable counterexample.
+
 Exit status: 0 everything proved (vacuous classes count as proved: no state
-reaches them), 1 a violation (its counterexample script is printed, and
-written as .mprog + JSON vector with ``--out``), 3 anything not established
-(z3 ``unknown``, e.g. a timeout, or an ``unproved`` class / induction step),
-2 bad arguments.
+reaches them; an expected refutation counts as established), 1 a violation
+(its counterexample script is printed, and written as .mprog + JSON vector
+with ``--out``) or a contrast that is not refuted, 3 anything not
+established (z3 ``unknown``, e.g. a timeout, or an ``unproved`` class /
+induction step), 2 bad arguments.
 """
 from __future__ import annotations
 
@@ -17,7 +23,8 @@ from .common import (check_output_dir, make_output_dir, stop_z3_on_signal, timeo
                      write_files)
 
 EQUIV_NS = (4, 8, 16, 32, 63)
-VERIFIED = ("linux", "netkit")         # dialects with proofs wired here
+OK = ("proved", "vacuous", "refuted")      # established (refuted: an expected refutation)
+BAD = ("violated", "unrefuted")
 
 
 def _ns(n_max: int) -> list:
@@ -28,7 +35,7 @@ def cmd_verify(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .. import smt
+    from .. import dialects, smt
     from ..dialects.linux import MPROG_MAX
     from ..smt.solve import Budget
 
@@ -38,9 +45,11 @@ def cmd_verify(args) -> int:
         raise BadInput(f"must be >= 1, not {args.depth}", "--depth", 0, 0)
     if args.exhaustive_n < -1:
         raise BadInput(f"must be >= -1 (-1: off), not {args.exhaustive_n}", "--exhaustive-n", 0, 0)
-    if args.dialect not in VERIFIED:
-        raise BadInput(f"dialect {args.dialect!r} has no proofs here (verify: {', '.join(VERIFIED)})",
+    encoded = [n for n, d in dialects.registry().items() if d.encoding]
+    if args.dialect not in encoded:
+        raise BadInput(f"dialect {args.dialect!r} has no z3 encoding (encoded: {', '.join(encoded)})",
                        "--dialect", 0, 0)
+    dialect = args.dialect
     if args.out:
         check_output_dir(args.out)
     stop_z3_on_signal()
@@ -54,49 +63,58 @@ def cmd_verify(args) -> int:
         dt = time.perf_counter() - t0
         reports.extend(rs)
         rows.append((label, len(rs), sum(r.status in ("proved", "vacuous") for r in rs),
-                     sum(r.status == "violated" for r in rs),
-                     sum(r.status not in ("proved", "vacuous", "violated") for r in rs), dt))
+                     sum(r.status == "refuted" for r in rs), sum(r.status in BAD for r in rs),
+                     sum(r.status not in OK + BAD for r in rs), dt))
         if not args.json:
             for r in rs:
                 out.print(r.line())
 
-    if args.dialect == "netkit":
-        # netkit's proofs (checker.smt.netkit_verify): the exhaustive
-        # equivalence over netkit pairs is its equivalence check.
-        from ..smt import netkit_verify as nk
+    nk = smt.proofs(dialect)
+    if nk is not None:
+        # A dialect with proofs of its own (netkit: checker.smt.netkit_verify):
+        # its equivalence is the exhaustive mode over its worlds.
         if args.only in (None, "equivalence"):
-            k = max(args.exhaustive_n, 0) if args.exhaustive_n >= 0 else 0
+            k = max(args.exhaustive_n, 0)
             run(f"exhaustive N={k}", lambda: nk.verify_exhaustive(k, budget))
         if args.only in (None, "invariants"):
             run(f"invariants depth={args.depth}", lambda: nk.check_invariants(args.depth, budget))
     else:
         if args.only in (None, "equivalence"):
             for n in _ns(args.n_max):
-                run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, budget))
+                run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, budget, dialect=dialect))
             if args.exhaustive_n >= 0:
                 run(f"exhaustive N={args.exhaustive_n}",
-                    lambda: smt.verify_exhaustive(args.exhaustive_n, budget))
+                    lambda: smt.verify_exhaustive(args.exhaustive_n, budget, dialect=dialect))
         if args.only in (None, "invariants"):
-            run(f"invariants depth={args.depth}", lambda: smt.check_invariants(args.depth, budget))
+            run(f"invariants depth={args.depth}",
+                lambda: smt.check_invariants(args.depth, budget, dialect=dialect))
 
-    bad = [r for r in reports if r.status == "violated"]
-    unknown = [r for r in reports if r.status not in ("proved", "vacuous", "violated")]
+    bad = [r for r in reports if r.status in BAD]
+    refuted = [r for r in reports if r.status == "refuted"]
+    unknown = [r for r in reports if r.status not in OK + BAD]
     written = []
     for i, r in enumerate(bad):
         if r.script and args.out:
             written += _write(args.out, f"counterexample-{i + 1}", r.script)
+    for r in refuted:
+        if r.script and args.out:
+            written += _write(args.out, f"refuted-{r.case}", r.script)
     if args.json:
         print(json.dumps({"reports": [r.__dict__ | {"rules": list(r.rules)} for r in reports],
                           "written": written}, indent=1))
     else:
-        t = Table(title=f"mprog verify ({args.dialect})")
-        for c in ("check", "reports", "proved", "violated", "unknown", "seconds"):
+        t = Table(title=f"mprog verify ({dialect})")
+        for c in ("check", "reports", "proved", "refuted", "violated", "unknown", "seconds"):
             t.add_column(c, justify="left" if c == "check" else "right")
-        for label, n, ok, v, u, dt in rows:
-            t.add_row(label, str(n), str(ok), str(v), str(u), f"{dt:.1f}")
+        for label, n, ok, rf, v, u, dt in rows:
+            t.add_row(label, str(n), str(ok), str(rf), str(v), str(u), f"{dt:.1f}")
         out.print(t)
+        for r in refuted:
+            out.print(f"refuted as expected, {r.case} ({dialect} does not have it):")
+            out.print(r.script or r.detail, markup=False)
         for r in bad:
-            out.print(f"counterexample for {r.check}:{r.op}:{r.case}:")
+            out.print(f"counterexample for {r.check}:{r.op}:{r.case}:" if r.status == "violated" else
+                      f"{r.case} was expected to fail in {dialect} and did not: {r.detail}")
             out.print(r.script or r.detail, markup=False)
         for p in written:
             out.print(f"wrote {p}")
@@ -127,10 +145,11 @@ def register(sub) -> None:
     v.add_argument("--exhaustive-n", type=int, default=-1, metavar="K",
                    help="also run the exhaustive mode for hooks of up to K slots (-1: off)")
     v.add_argument("--dialect", default="linux", metavar="D",
-                   help="the dialect whose encoding, executor and invariants are checked: linux "
-                        "(default) or netkit (its exhaustive equivalence, N = --exhaustive-n or 0, "
-                        "and its NK-* invariants)")
+                   help="the dialect whose encoding, executor and invariants are checked (default "
+                        "linux; netkit: its exhaustive equivalence at N = --exhaustive-n or 0, and "
+                        "its NK-* invariants)")
     v.add_argument("--json", action="store_true", help="print the reports as JSON")
     v.add_argument("--out", default=None, metavar="DIR",
-                   help="write each counterexample as DIR/counterexample-<i>.mprog and .json")
+                   help="write each counterexample as DIR/counterexample-<i>.mprog and .json (and each "
+                        "expected refutation as DIR/refuted-<property>.mprog and .json)")
     v.set_defaults(func=cmd_verify)

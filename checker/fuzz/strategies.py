@@ -80,7 +80,7 @@ def _flags(draw, position: bool = True, dialect: str = "linux") -> tuple:
     if draw(st.integers(0, 4)) == 0:
         flags.append("LINK")
     if draw(st.integers(0, 30)) == 0:
-        flags.append(draw(st.sampled_from(_STRAY[dialect])))
+        flags.append(draw(st.sampled_from(_STRAY.get(dialect, _STRAY["linux"]))))
     return canonical_flags(flags)
 
 

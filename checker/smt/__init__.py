@@ -1,28 +1,61 @@
 """z3 encoding of the spec and its checks (the only package that imports z3).
 
+One encoding unit per dialect (checker.smt.linux, checker.smt.rfc, named by
+the dialect registry); the proofs take the dialect as a parameter.
+
 Public API:
-    RULE_IDS        rule IDs that have a tracked constraint; equals
-                    set(checker.rules.LINUX) (tests/smt/test_rule_ids.py)
-    verify_equivalence(n_max, timeout_s) -> list[Report]   (checker.smt.equiv)
-    verify_exhaustive(n_max, timeout_s) -> list[Report]    (checker.smt.equiv)
-    check_invariants(depth, timeout_s) -> list[Report]     (checker.smt.bmc)
-    INVARIANTS      invariant ID -> statement
-    EQUIVALENCE_RULE_IDS  the rules whose encoding is proved equal to the executor
+    rule_ids(dialect)            rule IDs with a tracked constraint (the
+                                 encoding's and the BMC transition's); equals
+                                 the dialect's rule table (tests/smt/test_rule_ids.py)
+    equivalence_rule_ids(dialect)  the rules whose encoding is proved equal to the executor
+    verify_equivalence(n_max, timeout_s, dialect=) -> list[Report]   (checker.smt.equiv)
+    verify_exhaustive(n_max, timeout_s, dialect=) -> list[Report]    (checker.smt.equiv)
+    check_invariants(depth, timeout_s, dialect=) -> list[Report]     (checker.smt.bmc)
+    invariant_table(dialect)     invariant ID -> statement (spec/<dialect>/invariants.md)
+    proofs(dialect)              the proofs module of a dialect that has its own (netkit)
+    CONTRASTS                    properties one dialect has and another refutes
+    RULE_IDS, EQUIVALENCE_RULE_IDS, INVARIANTS   the linux dialect's
 """
+import importlib
+
+from .. import dialects
 from . import bmc as _bmc
-from . import linux as _encode
-from .bmc import INVARIANTS, check_invariants
-from .equiv import Report, verify_equivalence, verify_exhaustive
+from .bmc import CONTRASTS, INVARIANTS, check_invariants
+from .equiv import Report, encoding, verify_equivalence, verify_exhaustive
+
+
+def proofs(dialect: str):
+    """The module of a dialect whose proofs are its own (its encoding unit's
+    ``PROOFS``: checker.smt.netkit_verify), or None: equiv and bmc prove it."""
+    name = getattr(encoding(dialect), "PROOFS", None)
+    return importlib.import_module(name) if name else None
+
+
+def equivalence_rule_ids(dialect: str = "linux") -> frozenset:
+    return encoding(dialect).rule_ids()
+
+
+def rule_ids(dialect: str = "linux") -> frozenset:
+    if proofs(dialect) is not None:          # its invariants run over its encoding's chains
+        return equivalence_rule_ids(dialect)
+    return frozenset(equivalence_rule_ids(dialect) | _bmc.rule_ids(dialect))
+
+
+def invariant_table(dialect: str = "linux") -> dict:
+    """Invariant ID -> statement (spec/<dialect>/invariants.md)."""
+    own = proofs(dialect) if dialects.get(dialect).encoding else None
+    return dict(own.INVARIANTS) if own is not None else _bmc.invariant_table(dialect)
 
 
 def __getattr__(name: str):
     # The rule-ID sets encode every op once: built on first use only.
     if name == "EQUIVALENCE_RULE_IDS":
-        return _encode.rule_ids()
+        return equivalence_rule_ids()
     if name == "RULE_IDS":
-        return frozenset(_encode.rule_ids() | _bmc.rule_ids())
+        return rule_ids()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["RULE_IDS", "EQUIVALENCE_RULE_IDS", "INVARIANTS", "Report", "check_invariants",
-           "verify_equivalence", "verify_exhaustive"]
+__all__ = ["RULE_IDS", "EQUIVALENCE_RULE_IDS", "INVARIANTS", "CONTRASTS", "Report", "check_invariants",
+           "equivalence_rule_ids", "invariant_table", "proofs", "rule_ids", "verify_equivalence",
+           "verify_exhaustive"]

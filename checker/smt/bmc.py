@@ -16,6 +16,17 @@ a link_create that failed).  ``prog[i].fd_open@t``: program i's fd.
 Each invariant is checked by its own solver: BMC from the initial state to
 ``depth`` requests, then 1-induction (from ANY state that satisfies the state
 invariants) when it closes.  Counterexamples come back as runnable scripts.
+
+Every dialect with an encoding is checked the same way (``dialect``): the
+universe is built from its encoding unit, and its invariants are the
+mainline ones it keeps plus its own (rfc: ``RFC-*``, spec/rfc/invariants.md).
+Two *contrasts* are checked beside them, each expected to hold in one
+dialect and to fail in the other: ``NO-LOCKOUT`` (in every state with fewer
+than 63 programs another program's plain attach succeeds; linux proves it,
+rfc refutes it with its FIRST|LAST lock) and ``STAYS-FIRST`` (a program that
+asked for the head keeps it until it leaves; rfc proves it, linux refutes
+it: a later ``before`` with no relative pushes it aside).  An expected
+refutation is reported ``refuted`` with its runnable counterexample.
 """
 from __future__ import annotations
 
@@ -28,17 +39,17 @@ import z3
 
 from ..model import Expect, Raw, Script, Step
 from ..syntax.render import render_script
-from . import linux as E
-from . import names
-from .linux import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG
-from .equiv import DEV, DIR, Report, _flags, _Solver, final_query
+from . import core, names
+from . import linux as _linux
+from .core import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG
+from .equiv import DEV, DIR, Report, _flags, _Solver, encoding, final_query, slot_values
 
 OPS = ("attach", "detach", "link_create", "link_detach", "close_link", "link_update", "query",
        "close_prog", "dev_add", "dev_del", "clsact_add", "clsact_del")
 _ENCODER = {"close_link": "close", "close_prog": "close"}
 UNBORN, ATTACHED, DEFUNCT, GONE = 0, 1, 2, 3
 
-INVARIANTS = {
+LINUX_INVARIANTS = {
     "INV-NODUP": "no program occurs twice on a hook",
     "INV-MAX": "a hook holds at most 63 programs (MPROG_MAX)",
     "INV-LINK": "an attached link owns exactly one slot, holding the link's program; "
@@ -54,17 +65,65 @@ INVARIANTS = {
     "INV-ORDER": "programs a request does not name keep their relative order",
     "INV-LINKSLOT": "a link-owned slot leaves the hook only through link_detach or close of that "
                     "link, or deletion of the device",
+    "INV-NO-LOCKOUT": "no program can lock a hook: in every state with fewer than 63 programs on a present "
+                      "device, a plain attach of another program (open fd, sched_cls, not on the hook; no "
+                      "flags, no relative, no revision guard) succeeds (every hook of up to 63 slots)",
+}
+INVARIANTS = LINUX_INVARIANTS          # the linux dialect's (checker.smt.INVARIANTS)
+
+RFC_INVARIANTS = {k: v for k, v in LINUX_INVARIANTS.items() if k not in ("INV-REV", "INV-NO-LOCKOUT")}
+RFC_INVARIANTS.update({
+    "RFC-FIRST": "at most one slot holds FIRST, and it is at index 0",
+    "RFC-LAST": "at most one slot holds LAST, and it is the last one",
+    "RFC-ALONE": "a slot that holds FIRST|LAST is the only slot of its hook",
+    "RFC-LINKPINS": "an attached link's stored pins are its slot's pins",
+    "RFC-PINNED": "a slot's pins change only through a prog-API REPLACE of that slot: a pinned slot keeps "
+                  "its pins until it leaves the hook or such a REPLACE drops them, and no slot gains a pin "
+                  "otherwise (a link's slot is the link's whatever program it holds)",
+    "RFC-REV": "a failed request changes nothing; while the hook keeps a bundle, its revision grows by "
+               "exactly 1 on a request that changes its slots or pins, also on a replace in place "
+               "(attach/replace) and an empty-bundle detach (detach/empty-bundle), and is unchanged "
+               "otherwise; a hook without a bundle reads revision 1",
+    "RFC-LOCKOUT": "while a slot holds FIRST|LAST, every request that would add a program fails: "
+                   "attach and link_create without REPLACE fail, and no request makes the hook hold "
+                   "more programs (until that slot leaves)",
+    "RFC-STAYS-FIRST": "a program attached with FIRST stays at index 0 until it leaves the hook or a "
+                       "prog-API REPLACE of its slot drops the pin",
+})
+
+DIALECT_INVARIANTS = {"linux": LINUX_INVARIANTS, "rfc": RFC_INVARIANTS}
+
+# Contrasts: property -> (statement, the dialects expected to refute it)
+CONTRASTS = {
+    "NO-LOCKOUT": ("in every state with fewer than 63 programs on a present device, a plain attach of "
+                   "another program succeeds", ("rfc",)),
+    "STAYS-FIRST": ("a program that asked for the head (linux: attach/link_create BEFORE with no "
+                    "relative; rfc: FIRST) stays at index 0 until it leaves (rfc: or a prog-API REPLACE "
+                    "drops its pin)", ("linux",)),
 }
 
 
-class World:
-    """Hook and device state plus link states and program fds at time t."""
+def invariant_table(dialect: str = "linux") -> dict:
+    """Invariant ID -> statement of a dialect (spec/<dialect>/invariants.md);
+    empty for a dialect that states none yet."""
+    return DIALECT_INVARIANTS.get(dialect, {})
 
-    def __init__(self, t: int, size: int, n_links: int, n_progs: int):
-        self.h = E.State(t, size)
+
+class World:
+    """Hook and device state plus link states and program fds at time t; in
+    a dialect that pins slots also each link's stored pins (``lf``/``ll``)
+    and a ghost per program: it asked for the head and still holds it
+    (``gf``, for STAYS-FIRST)."""
+
+    def __init__(self, t: int, size: int, n_links: int, n_progs: int, E=_linux):
+        self.h = E.state(t, size)
         self.ls = [z3.Int(names.link_state(i, t)) for i in range(1, n_links + 1)]
         self.lp = [z3.Int(names.link_prog(i, t)) for i in range(1, n_links + 1)]
         self.pf = [z3.Bool(names.prog_fd_open(i, t)) for i in range(1, n_progs + 1)]
+        pins = self.h.pins
+        self.lf = [z3.Bool(names.link_pin(i, "first", t)) for i in range(1, n_links + 1)] if pins else []
+        self.ll = [z3.Bool(names.link_pin(i, "last", t)) for i in range(1, n_links + 1)] if pins else []
+        self.gf = [z3.Bool(names.ghost(i, "first", t)) for i in range(1, n_progs + 1)]
 
 
 def _pick(vals: list, idx, default=0):
@@ -79,11 +138,11 @@ def _pickb(vals: list, idx):
 
 
 class Unrolling:
-    def __init__(self, depth: int, n_progs: int = 4, n_links: int = 2, ops=OPS):
-        self.depth, self.P, self.L = depth, n_progs, n_links
+    def __init__(self, depth: int, n_progs: int = 4, n_links: int = 2, ops=OPS, E=_linux):
+        self.depth, self.P, self.L, self.E = depth, n_progs, n_links, E
         self.op_names = tuple(ops)
         self.size = n_progs + 1
-        self.worlds = [World(t, self.size, n_links, n_progs) for t in range(depth + 1)]
+        self.worlds = [World(t, self.size, n_links, n_progs, E) for t in range(depth + 1)]
         self.reqs = [E.Req(k) for k in range(depth)]
         self.ops = [z3.Int(names.req(k, "op")) for k in range(depth)]
         self.tracked, self.plain = [], []
@@ -115,14 +174,35 @@ class Unrolling:
                    z3.Implies(w.ls[i] == ATTACHED, h.present)]
         for j in range(self.size):
             cs += [h.prog[j] <= self.P, h.link[j] <= self.L]
+        for p in range(1, self.P + 1):     # the ghost: the claimer is on the hook (rfc: pinned FIRST)
+            cs.append(z3.Implies(w.gf[p - 1], self.claims_head(w, p)))
+        if h.pins:
+            cs += self.E.pins_reachable(h) + self.link_pins(w)
+        return cs
+
+    def claims_head(self, w: World, p) -> z3.BoolRef:
+        """Program p is on the hook (and, where slots are pinned, its slot holds FIRST)."""
+        h = w.h
+        if not h.pins:
+            return h.member(p)
+        return z3.Or([z3.And(j < h.n, h.prog[j] == p, h.fpin[j]) for j in range(self.size)])
+
+    def link_pins(self, w: World) -> list:
+        """RFC-LINKPINS: an attached link's stored pins are its slot's."""
+        h, cs = w.h, []
+        for i in range(self.L):
+            for j in range(self.size):
+                cs.append(z3.Implies(z3.And(w.ls[i] == ATTACHED, j < h.n, h.link[j] == i + 1),
+                                     z3.And(w.lf[i] == h.fpin[j], w.ll[i] == h.lpin[j])))
         return cs
 
     def init(self) -> list:
         """dev_add veth0, maybe clsact_add, load p1..pP: clsact is free."""
         w = self.worlds[0]
         return [w.h.n == 0, w.h.rev == 1, w.h.present, w.h.bundle == w.h.clsact] + \
-            [x == 0 for x in w.h.prog + w.h.link] + \
-            [s == UNBORN for s in w.ls] + [p == 0 for p in w.lp] + list(w.pf)
+            [x == 0 for x in w.h.prog + w.h.link] + [z3.Not(x) for x in w.h.fpin + w.h.lpin] + \
+            [s == UNBORN for s in w.ls] + [p == 0 for p in w.lp] + list(w.pf) + \
+            [z3.Not(x) for x in w.lf + w.ll + w.gf]
 
     def alive(self, w: World, p) -> z3.BoolRef:
         """objects.md: a program is alive while its fd is open, a prog-API
@@ -135,6 +215,7 @@ class Unrolling:
 
     # -- transition -----------------------------------------------------------
     def _step(self, k: int) -> None:
+        E = self.E
         w, w2, r, op = self.worlds[k], self.worlds[k + 1], self.reqs[k], self.ops[k]
         pre, post = w.h, w2.h
         opi = {o: i for i, o in enumerate(OPS)}
@@ -160,9 +241,12 @@ class Unrolling:
                r.type_ok, r.prog_cls, r.repl_cls,
                z3.Not(r.has_count), r.qcap == 0, z3.Not(r.qf_unknown), z3.Not(r.qf_effective),
                z3.Not(r.attach_flags)]
+        # attach's replaced program: its own fd (linux), or the one object
+        # of the request, the relative (rfc's union: no separate fd)
+        replaced = z3.And(r.old == 0, r.repl_fd == FD_NONE) if E.UNION else z3.And(
+            z3.If(r.replace, r.old >= 1, r.old == 0), r.repl_fd == fd_of(r.old))
         dom += [z3.Implies(is_("attach"), z3.And(r.prog >= 1, r.owner == 0, r.prog_fd == fd_of(r.prog),
-                                                 z3.If(r.replace, r.old >= 1, r.old == 0),
-                                                 r.repl_fd == fd_of(r.old))),
+                                                 replaced)),
                 z3.Implies(is_("link_create"), z3.And(r.prog >= 1, r.owner >= 1, lstate == UNBORN,
                                                       r.prog_fd == fd_of(r.prog),
                                                       r.old == 0, r.rel_link != r.owner)),
@@ -191,12 +275,20 @@ class Unrolling:
                 z3.Implies(z3.Not(is_("attach")), r.repl_fd == FD_NONE),
                 z3.Implies(z3.Or(is_("query"), is_("dev_add"), is_("dev_del"), is_("clsact_add"),
                                  is_("clsact_del")), z3.And(r.prog == 0, r.owner == 0))]
+        if pre.pins:
+            # FIRST/LAST only where the syscall takes them; a link's release
+            # passes the link's stored pins
+            release = z3.Or(is_("link_detach"), is_("close_link"))
+            dom += [z3.Implies(z3.Not(z3.Or(is_("attach"), is_("detach"), is_("link_create"))),
+                               z3.And(z3.Not(r.first), z3.Not(r.last))),
+                    r.own_first == z3.And(release, _pickb(w.lf, r.owner)),
+                    r.own_last == z3.And(release, _pickb(w.ll, r.owner))]
         self.plain += dom
         for o in self.op_names:
             ch = E.Chain(k, pre, post, r, scope=o)
             E.encode(_ENCODER.get(o, o), k, pre, post, r, ch)
-            self.tracked += [E.Tracked(t.label, z3.Implies(is_(o), t.expr)) for t in ch.tracked]
-        ok = r.errno == E.errno_code("ok")
+            self.tracked += [core.Tracked(t.label, z3.Implies(is_(o), t.expr)) for t in ch.tracked]
+        ok = r.errno == core.errno_code("ok")
         # Link states (spec/linux/link.md, device/del): effects on the request's link, frame for the others
         for i in range(L):
             lid = i + 1
@@ -209,8 +301,20 @@ class Unrolling:
             new_p = z3.If(mine, z3.If(z3.And(is_("link_create"), ok), r.prog,
                                       z3.If(z3.And(is_("link_update"), ok), r.prog, p0)), p0)
             self.plain += [s1 == new_s, p1 == new_p]
+            if pre.pins:      # the link stores FIRST/LAST of its creation (spec/rfc/link.md)
+                made = z3.And(mine, is_("link_create"), ok)
+                self.plain += [w2.lf[i] == z3.If(made, r.first, w.lf[i]),
+                               w2.ll[i] == z3.If(made, r.last, w.ll[i])]
         for i in range(P):
             self.plain.append(w2.pf[i] == z3.And(w.pf[i], z3.Not(z3.And(is_("close_prog"), ok, r.prog == i + 1))))
+        # STAYS-FIRST's ghost: set by a successful request of p asking for the
+        # head, kept while p (rfc: its FIRST pin) stays on the hook
+        asks = r.first if pre.pins else z3.And(r.before, z3.Not(r.replace), r.rel_kind == REL_NONE,
+                                              z3.Not(r.id), z3.Not(r.link_flag))
+        claim = z3.And(ok, z3.Or(is_("attach"), is_("link_create")), asks)
+        for i in range(P):
+            self.plain.append(w2.gf[i] == z3.And(z3.Or(w.gf[i], z3.And(claim, r.prog == i + 1)),
+                                                 self.claims_head(w2, i + 1)))
 
     def step_facts(self) -> list:
         return self.plain
@@ -226,11 +330,11 @@ class Unrolling:
         steps += [Step("load", prog=f"p{i}", expect=ok) for i in range(1, self.P + 1)]
         for k in range(upto):
             r, op = self.reqs[k], OPS[iv(self.ops[k])]
-            flags = _flags({f: bv(getattr(r, f)) for f in ("replace", "before", "after", "id",
-                                                           "link_flag", "stray")})
+            flags = _flags({f: bv(getattr(r, f)) for f in ("replace", "before", "after", "id", "link_flag",
+                                                           "stray", "first", "last") if hasattr(r, f)})
             kind = iv(r.rel_kind)
             p, o, ln = iv(r.prog), iv(r.old), iv(r.owner)
-            exp = Expect(E.ERRNOS[iv(r.errno)])
+            exp = Expect(core.ERRNOS[iv(r.errno)])
             hook = dict(dev=DEV, dir=DIR)
             # A link not created yet has no name in the script (the validator
             # refuses names used before their declaration): it is a raw
@@ -263,9 +367,13 @@ class Unrolling:
                 s = Step("query", **hook)
             steps.append(replace(s, expect=exp))
         h = self.worlds[upto].h
-        slots = [(iv(h.prog[j]), iv(h.link[j])) for j in range(iv(h.n))] if bv(h.present) else []
-        steps.append(final_query(bv(h.present), slots, iv(h.rev) if bv(h.present) else 0))
-        return render_script(Script(tuple(steps), name=title))
+        E = self.E
+        slots = [slot_values(E, h, j, iv, bv) for j in range(iv(h.n))] if bv(h.present) else []
+        table = E.FLAG_TABLE if E.PIN_BITS else None
+        no_entry = E.TABLE.get("query/no-entry") != "ok" and not bv(h.bundle)
+        steps.append(final_query(bv(h.present), slots, iv(h.rev) if bv(h.present) else 0, table,
+                                 bundle=not no_entry))
+        return render_script(Script(tuple(steps), dialect=E.NAME, name=title))
 
 
 # --------------------------------------------------------------------------
@@ -273,9 +381,19 @@ class Unrolling:
 
 def prop(u: Unrolling, inv: str, k: int) -> z3.BoolRef:
     """``inv`` at request k (transition invariants) / at state k (state ones)."""
+    E = u.E
     if inv in STATE_INVS:
         w = u.worlds[k]
         h = w.h
+        if inv in ("RFC-FIRST", "RFC-LAST", "RFC-ALONE"):
+            return z3.And([{"RFC-FIRST": z3.Implies(h.fpin[j], j == 0),
+                            "RFC-LAST": z3.Implies(h.lpin[j], j == h.n - 1),
+                            "RFC-ALONE": z3.Implies(z3.And(h.fpin[j], h.lpin[j]), h.n == 1)}[inv]
+                           for j in range(u.size)])
+        if inv == "RFC-LINKPINS":
+            return z3.And(u.link_pins(w))
+        if inv in ("RFC-STAYS-FIRST", "STAYS-FIRST"):
+            return z3.And([z3.Implies(w.gf[i], h.prog[0] == i + 1) for i in range(u.P)])
         if inv == "INV-MAX":
             return h.n <= 63
         if inv == "INV-NODUP":
@@ -291,26 +409,52 @@ def prop(u: Unrolling, inv: str, k: int) -> z3.BoolRef:
         return z3.And(cs)
     w, w2, r, op = u.worlds[k], u.worlds[k + 1], u.reqs[k], u.ops[k]
     pre, post = w.h, w2.h
-    ok = r.errno == E.errno_code("ok")
+    ok = r.errno == core.errno_code("ok")
     opn = lambda o: op == OPS.index(o)   # noqa: E731
-    hook_same = z3.And([post.n == pre.n] + [z3.Implies(j < pre.n, z3.And(post.prog[j] == pre.prog[j],
-                                                                          post.link[j] == pre.link[j]))
+    hook_same = z3.And([post.n == pre.n] + [z3.Implies(j < pre.n, z3.And([b[j] == a[j] for a, b in
+                                                                          zip(pre.columns(), post.columns())]))
                                            for j in range(u.size)])
-    if inv == "INV-REV":
-        return z3.And(z3.Implies(z3.Not(ok), E.same(pre, post)),
+    if inv in ("INV-REV", "RFC-REV"):
+        # rfc: a replace in place and an empty-bundle detach move the revision
+        # even when the slots stay as they were
+        moves = z3.Or([r.rule == E.rule_code(x) for x in ("attach/replace", "detach/empty-bundle")
+                       if x in E.TABLE and E.TABLE is not _linux.TABLE] or [z3.BoolVal(False)])
+        return z3.And(z3.Implies(z3.Not(ok), core.same(pre, post)),
                       z3.Implies(z3.And(ok, post.bundle, z3.Not(hook_same)), post.rev == pre.rev + 1),
-                      z3.Implies(z3.And(ok, post.bundle, hook_same), post.rev == pre.rev),
+                      z3.Implies(z3.And(ok, post.bundle, hook_same),
+                                 post.rev == pre.rev + z3.If(moves, 1, 0)),
                       z3.Implies(z3.Not(post.bundle), post.rev == 1))
+    if inv == "RFC-LOCKOUT":
+        locked = z3.Or([z3.And(j < pre.n, pre.fpin[j], pre.lpin[j]) for j in range(u.size)])
+        adds = z3.And(z3.Or(opn("attach"), opn("link_create")), z3.Not(r.replace))
+        return z3.Implies(locked, z3.And(post.n <= pre.n, z3.Implies(adds, z3.Not(ok))))
+    if inv == "RFC-PINNED":
+        cs = []
+        same_pins = lambda j, j2: z3.And(post.fpin[j2] == pre.fpin[j], post.lpin[j2] == pre.lpin[j])  # noqa: E731
+        for j in range(u.size):
+            for j2 in range(u.size):
+                here = z3.And(j < pre.n, j2 < post.n)
+                # a link's slot is the link's, whatever program it holds
+                cs.append(z3.Implies(z3.And(here, pre.link[j] != 0, post.link[j2] == pre.link[j]),
+                                     same_pins(j, j2)))
+                # a prog-API slot is its program's; a prog-API REPLACE of it may set its pins
+                replaced = z3.And(opn("attach"), r.replace, r.rel_prog == pre.prog[j])
+                cs.append(z3.Implies(z3.And(here, pre.link[j] == 0, post.link[j2] == 0,
+                                            post.prog[j2] == pre.prog[j], z3.Not(replaced)),
+                                     same_pins(j, j2)))
+        return z3.And(cs)
     if inv == "INV-STALE":
         # the prelude passed (all programs are sched_cls in this universe)
+        # (rfc: the replaced program is the request's object, and the
+        # revision comes before REPLACE's detach check: no exemption)
         core_attach = z3.And(r.prog_fd == FD_PROG, pre.present)
         reached = z3.Or(z3.And(opn("attach"), z3.Not(r.stray), core_attach,
-                               z3.Or(z3.Not(r.replace), r.repl_fd == FD_PROG)),
+                               z3.Or(z3.Not(r.replace), r.repl_fd == FD_PROG, z3.BoolVal(E.UNION))),
                         z3.And(opn("link_create"), core_attach),
-                        z3.And(opn("detach"), z3.Not(r.stray), z3.Not(r.replace), pre.present, pre.bundle,
-                               z3.Or(r.prog_fd == FD_NONE, r.prog_fd == FD_PROG)))
+                        z3.And(opn("detach"), z3.Not(r.stray), z3.Or(z3.Not(r.replace), z3.BoolVal(E.UNION)),
+                               pre.present, pre.bundle, z3.Or(r.prog_fd == FD_NONE, r.prog_fd == FD_PROG)))
         stale = z3.And(r.exp != 0, r.exp != pre.rev, reached)
-        return z3.Implies(stale, z3.And(r.errno == E.errno_code("ESTALE"), E.same(pre, post)))
+        return z3.Implies(stale, z3.And(r.errno == core.errno_code("ESTALE"), core.same(pre, post)))
     if inv in ("INV-BEFORE", "INV-AFTER"):
         flag = r.before if inv == "INV-BEFORE" else r.after
         rel = z3.Or(r.rel_kind != REL_NONE, r.id, r.link_flag)
@@ -339,10 +483,33 @@ def prop(u: Unrolling, inv: str, k: int) -> z3.BoolRef:
                                  z3.Or(z3.And(z3.Or(opn("link_detach"), opn("close_link")), r.owner == lid),
                                        opn("dev_del"))))
         return z3.And(cs)
-    raise ValueError(f"unknown invariant {inv!r} (known: {', '.join(INVARIANTS)})")
+    raise ValueError(f"unknown invariant {inv!r} (known: {', '.join(invariant_table(E.NAME))})")
 
 
-STATE_INVS = ("INV-NODUP", "INV-MAX", "INV-LINK")
+STATE_INVS = ("INV-NODUP", "INV-MAX", "INV-LINK", "RFC-FIRST", "RFC-LAST", "RFC-ALONE", "RFC-LINKPINS",
+              "RFC-STAYS-FIRST", "STAYS-FIRST")
+
+
+def _bmc(inv: str, u: "Unrolling", timeout_s, title: str) -> tuple:
+    """BMC of ``inv`` from the initial state to u.depth requests: (status,
+    detail, counterexample script)."""
+    sv = u.bmc_solver(timeout_s)
+    # a state invariant is checked on the state after k requests (k = 0..depth),
+    # a step invariant on request k (k = 0..depth-1): k + off requests in all
+    off = 0 if inv in STATE_INVS else 1
+    reached = 0
+    for k in range(u.depth + 1 - off):
+        sv.s.push()
+        sv.s.add(z3.Not(prop(u, inv, k)))
+        res = sv.s.check()
+        if res == z3.sat:
+            script = u.script(sv.s.model(), k + off, title)
+            return "violated", f"counterexample with {k + off} requests", script
+        if res == z3.unknown:
+            return "unknown", f"proved to depth {reached}; depth {k + off}: {sv.s.reason_unknown()}", ""
+        reached = k + off
+        sv.s.pop()
+    return "proved", f"bmc depth {u.depth}", ""
 
 
 def _check_one(inv: str, u: "Unrolling", u1: "Unrolling", timeout_s, cores: bool = False) -> list[Report]:
@@ -350,32 +517,9 @@ def _check_one(inv: str, u: "Unrolling", u1: "Unrolling", timeout_s, cores: bool
     (one request); the unrollings are shared by every invariant's solvers."""
     out = []
     t0 = time.perf_counter()
-    depth = u.depth
-    sv = u.bmc_solver(timeout_s)
-    # a state invariant is checked on the state after k requests (k = 0..depth),
-    # a step invariant on request k (k = 0..depth-1): k + off requests in all
     off = 0 if inv in STATE_INVS else 1
-    reached, status, detail, script = 0, "proved", "", ""
-    for k in range(depth + 1 - off):
-        sv.s.push()
-        sv.s.add(z3.Not(prop(u, inv, k)))
-        res = sv.s.check()
-        if res == z3.sat:
-            status = "violated"
-            script = u.script(sv.s.model(), k + off, f"{inv}: {INVARIANTS[inv]}")
-            detail = f"counterexample with {k + off} requests"
-            sv.s.pop()
-            break
-        if res == z3.unknown:
-            status, detail = "unknown", (f"proved to depth {reached}; depth {k + off}: "
-                                         f"{sv.s.reason_unknown()}")
-            sv.s.pop()
-            break
-        reached = k + off
-        sv.s.pop()
-    if status == "proved":
-        detail = f"bmc depth {depth}"
-    out.append(Report("invariant", "bmc", inv, status, depth, time.perf_counter() - t0, detail,
+    status, detail, script = _bmc(inv, u, timeout_s, f"{inv}: {invariant_table(u.E.NAME)[inv]}")
+    out.append(Report("invariant", "bmc", inv, status, u.depth, time.perf_counter() - t0, detail,
                       script=script))
     if status == "violated":
         return out
@@ -404,20 +548,86 @@ def _check_one(inv: str, u: "Unrolling", u1: "Unrolling", timeout_s, cores: bool
 
 
 def check_invariants(depth: int = 6, timeout_s: Optional[float] = None, *, invariants=None,
-                     n_progs: int = 4, n_links: int = 2, cores: bool = False) -> list[Report]:
-    """BMC of every invariant to ``depth`` requests from the initial state,
-    then 1-induction (its minimized unsat core with ``cores``); one solver
-    per check, the two unrollings built once."""
-    u, u1 = Unrolling(depth, n_progs, n_links), Unrolling(1, n_progs, n_links)
+                     n_progs: int = 4, n_links: int = 2, cores: bool = False, dialect: str = "linux",
+                     contrasts: bool = True) -> list[Report]:
+    """BMC of every invariant of ``dialect`` to ``depth`` requests from the
+    initial state, then 1-induction (its minimized unsat core with
+    ``cores``); one solver per check, the two unrollings built once.  With
+    ``contrasts``, the contrast properties this dialect is expected to
+    refute (CONTRASTS) are checked too."""
+    E = encoding(dialect)
+    known = invariant_table(dialect)
+    u, u1 = Unrolling(depth, n_progs, n_links, E=E), Unrolling(1, n_progs, n_links, E=E)
     reports = []
-    for inv in invariants or INVARIANTS:
+    for inv in invariants or known:
+        if inv not in known:
+            raise ValueError(f"unknown invariant {inv!r} for {dialect} (known: {', '.join(known)})")
+        if inv == "INV-NO-LOCKOUT":
+            reports.append(_no_lockout(E, timeout_s, refute=False))
+            continue
         reports += _check_one(inv, u, u1, timeout_s, cores)
         if inv == "INV-MAX":
-            reports.append(_max_at_kernel_bound(timeout_s))
+            reports.append(_max_at_kernel_bound(timeout_s, E))
+    if contrasts and invariants is None:
+        for name, (statement, refuters) in CONTRASTS.items():
+            if dialect in refuters:
+                reports.append(_refute(name, statement, E, u, timeout_s))
     return reports
 
 
-def _max_at_kernel_bound(timeout_s) -> Report:
+def _refute(name: str, statement: str, E, u: "Unrolling", timeout_s) -> Report:
+    """A contrast this dialect is expected to refute: ``refuted`` with its
+    runnable counterexample, or ``unrefuted`` (a failure: the dialect has
+    the guarantee after all)."""
+    if name == "NO-LOCKOUT":
+        return _no_lockout(E, timeout_s, refute=True)
+    t0 = time.perf_counter()
+    status, detail, script = _bmc(name, u, timeout_s, f"{name} fails in {E.NAME}: {statement}")
+    st = {"violated": "refuted", "proved": "unrefuted"}.get(status, status)
+    return Report("contrast", "bmc", name, st, u.depth, time.perf_counter() - t0, detail, script=script)
+
+
+def _no_lockout(E, timeout_s, refute: bool) -> Report:
+    """NO-LOCKOUT over every hook of up to 63 slots (one request, every
+    reachable state): a plain attach of a program that is not on the hook,
+    on a present device with fewer than 63 programs, succeeds.  ``refute``:
+    the dialect is expected to fail it; the counterexample is the smallest
+    such hook, as a runnable script."""
+    from .equiv import Problem, _values, build_steps, render_counterexample
+    t0 = time.perf_counter()
+    pb = Problem("attach", 63, E)
+    r, p = pb.req, pb.pre
+    plain = [z3.Not(getattr(r, f)) for f in ("replace", "before", "after", "id", "link_flag", "stray",
+                                              "first", "last") if hasattr(r, f)]
+    plain += [r.rel_kind == REL_NONE, r.exp == 0, r.prog_fd == FD_PROG, r.prog_cls,
+              z3.Not(p.member(r.prog)), p.present, p.n < 63]
+    sv = _Solver(timeout_s)
+    sv.add_tracked(pb.chain.tracked)
+    sv.s.add(pb.domain + plain + [r.errno != core.errno_code("ok")])
+    check, case = ("contrast", "NO-LOCKOUT") if refute else ("invariant", "INV-NO-LOCKOUT")
+    res = sv.s.check()
+    dt = lambda: time.perf_counter() - t0   # noqa: E731
+    if res == z3.unknown:
+        return Report(check, "induction", case, "unknown", 63, dt(), sv.s.reason_unknown())
+    if res == z3.unsat:
+        return Report(check, "induction", case, "unrefuted" if refute else "proved", 63, dt(),
+                      "every hook with <= 62 programs on a present device takes another program")
+    sv.s.add(pb.rep_constraints())
+    for n in range(63):                   # the smallest locked hook, built by a script
+        sv.s.push()
+        sv.s.add(p.n == n)
+        if sv.s.check() == z3.sat:
+            v = _values(pb, sv.s.model())
+            setup, req = build_steps("attach", v, E)
+            what = f"{v['errno']} {v['rule']} with {n} program(s) on the hook"
+            script = render_counterexample("attach", setup, req, v, f"{case} fails in {E.NAME}", what, E)
+            return Report(check, "induction", case, "refuted" if refute else "violated", 63, dt(), what,
+                          script=script)
+        sv.s.pop()
+    return Report(check, "induction", case, "unknown", 63, dt(), "no buildable counterexample")
+
+
+def _max_at_kernel_bound(timeout_s, E=_linux) -> Report:
     """INV-MAX is inductive at the kernel bound: from ANY well-formed hook with
     <= 63 programs, attach / link_create (the only requests that add a slot)
     leave <= 63."""
@@ -425,7 +635,7 @@ def _max_at_kernel_bound(timeout_s) -> Report:
     t0 = time.perf_counter()
     worst = "proved"
     for op in ("attach", "link_create"):
-        pb = Problem(op, 63)
+        pb = Problem(op, 63, E)
         sv = _Solver(timeout_s)
         sv.add_tracked(pb.chain.tracked)
         sv.s.add(pb.domain)
@@ -439,9 +649,9 @@ def _max_at_kernel_bound(timeout_s) -> Report:
 
 
 @functools.cache
-def rule_ids() -> frozenset:
+def rule_ids(dialect: str = "linux") -> frozenset:
     """Rules tracked in the BMC transition relation (a one-step unrolling)."""
-    u = Unrolling(1, 2, 1)
+    u = Unrolling(1, 2, 1, E=encoding(dialect))
     return frozenset(names.rule_of_label(t.label) for t in u.tracked)
 
 

@@ -13,7 +13,11 @@ empty hook: ``count`` 0, ``rev`` 1 (bundles start at 1).
 Conventions (as kernel/bpf/mprog.c and checker/exec/mprog.py):
 ``n`` = ``count@t``, slots ``0 .. n-1`` in run order, slots ``n .. size-1``
 are empty (prog 0, link 0); prog ids and link ids are integers >= 1, 0 means
-"none" (no owning link = prog API).  Positions: -1 = not found.
+"none" (no owning link = prog API).  Positions: -1 = not found.  A dialect
+whose slots store flags (rfc: FIRST / LAST) builds its states with
+``pins=True``: two more Booleans per slot (``fpin[j]`` = ``slot[j].first``,
+``lpin[j]`` = ``slot[j].last``), false on empty slots, carried by every
+effect below.
 
 A request is decided by a *chain*: the checks of its chapter in heading
 order, each a Boolean ``fires.<rule>@k`` that is true when its condition
@@ -31,7 +35,8 @@ from . import names
 
 ERRNOS = ("ok", "EBADF", "EBUSY", "EEXIST", "EINVAL", "ENOENT", "ENOLINK", "ENOSPC",
           "EPERM", "ERANGE", "ESTALE", "ENODEV", "UNDEFINED",   # UNDEFINED: checker.model
-          "EACCES", "ENXIO")                                    # (netkit's device lookup)
+          "EACCES",                                             # rfc: replace off the edge; netkit: the peer
+          "ENXIO")                                              # netkit: not a netkit device
 
 # Relative-object kinds (req.rel.kind): what relative_fd / relative_id names.
 REL_NONE, REL_RAW, REL_PROG, REL_LINK = 0, 1, 2, 3
@@ -59,12 +64,16 @@ class State:
     """The hook before request ``t`` (``size`` slots, of which ``n`` used),
     whether it has a bundle, and its device's presence and clsact qdisc."""
 
-    def __init__(self, t: int, size: int):
+    def __init__(self, t: int, size: int, pins: bool = False):
         self.t, self.size = t, size
         self.n = z3.Int(names.count(t))
         self.rev = z3.Int(names.rev(t))
         self.prog = [z3.Int(names.slot_prog(j, t)) for j in range(size)]
         self.link = [z3.Int(names.slot_link(j, t)) for j in range(size)]
+        self.pins = pins
+        # stored pins (rfc): ``fpin[j]`` FIRST, ``lpin[j]`` LAST
+        self.fpin = [z3.Bool(names.slot_pin(j, "first", t)) for j in range(size)] if pins else []
+        self.lpin = [z3.Bool(names.slot_pin(j, "last", t)) for j in range(size)] if pins else []
         self.bundle = z3.Bool(names.hook_flag("bundle", t))
         self.present = z3.Bool(names.hook_flag("present", t))
         self.clsact = z3.Bool(names.hook_flag("clsact", t))
@@ -83,6 +92,8 @@ class State:
             used = j < self.n
             cs += [z3.Implies(used, self.prog[j] >= 1), z3.Implies(used, self.link[j] >= 0),
                    z3.Implies(z3.Not(used), z3.And(self.prog[j] == 0, self.link[j] == 0))]
+            if self.pins:
+                cs.append(z3.Implies(z3.Not(used), z3.And(z3.Not(self.fpin[j]), z3.Not(self.lpin[j]))))
             for i in range(j):
                 cs.append(z3.Implies(used, self.prog[i] != self.prog[j]))
                 cs.append(z3.Implies(z3.And(used, self.link[i] != 0), self.link[i] != self.link[j]))
@@ -93,6 +104,10 @@ class State:
 
     def owns(self, l) -> z3.BoolRef:
         return z3.Or([z3.And(j < self.n, self.link[j] == l) for j in range(self.size)])
+
+    def columns(self) -> list:
+        """The per-slot variables, one list per field: prog, link (and the pins)."""
+        return [self.prog, self.link] + ([self.fpin, self.lpin] if self.pins else [])
 
     def first(self, pred) -> z3.ArithRef:
         """Index of the first used slot j with pred(j), or -1."""
@@ -152,10 +167,17 @@ class Req:
 # --------------------------------------------------------------------------
 # Effects on the post-state
 
+def _empty(col: list):
+    """The value of an empty slot in a column (0, or no pin)."""
+    return z3.BoolVal(False) if z3.is_bool(col[0]) else z3.IntVal(0)
+
+
+def same_slots(pre: State, post: State) -> list:
+    return [b[j] == a[j] for a, b in zip(pre.columns(), post.columns()) for j in range(pre.size)]
+
+
 def same_hook(pre: State, post: State) -> z3.BoolRef:
-    return z3.And([post.n == pre.n, post.rev == pre.rev]
-                  + [post.prog[j] == pre.prog[j] for j in range(pre.size)]
-                  + [post.link[j] == pre.link[j] for j in range(pre.size)])
+    return z3.And([post.n == pre.n, post.rev == pre.rev] + same_slots(pre, post))
 
 
 def keep_dev(pre: State, post: State) -> z3.BoolRef:
@@ -166,33 +188,44 @@ def same(pre: State, post: State) -> z3.BoolRef:
     return z3.And(same_hook(pre, post), keep_dev(pre, post), post.bundle == pre.bundle)
 
 
-def insert_at(pre: State, post: State, at, p, l) -> z3.BoolRef:
+NO_PINS = (False, False)
+
+
+def _slot(pre: State, p, l, pins) -> list:
+    """A new slot's values, one per column (pins: (first, last) Booleans)."""
+    return [p, l] + ([z3.BoolVal(x) if isinstance(x, bool) else x for x in pins] if pre.pins else [])
+
+
+def insert_at(pre: State, post: State, at, p, l, pins=NO_PINS) -> z3.BoolRef:
     """Slots and revision; the bundle is hook/create's (``created``)."""
     cs = [post.n == pre.n + 1, post.rev == pre.rev + 1, keep_dev(pre, post)]
+    cols = list(zip(pre.columns(), post.columns(), _slot(pre, p, l, pins)))
     for j in range(pre.size):
-        pp = pre.prog[j - 1] if j else z3.IntVal(0)
-        pl = pre.link[j - 1] if j else z3.IntVal(0)
-        cs.append(post.prog[j] == z3.If(j < at, pre.prog[j], z3.If(j == at, p, pp)))
-        cs.append(post.link[j] == z3.If(j < at, pre.link[j], z3.If(j == at, l, pl)))
+        for a, b, v in cols:
+            prev = a[j - 1] if j else _empty(a)
+            cs.append(b[j] == z3.If(j < at, a[j], z3.If(j == at, v, prev)))
     return z3.And(cs)
 
 
-def replace_at(pre: State, post: State, at, p, l) -> z3.BoolRef:
+def replace_at(pre: State, post: State, at, p, l, pins=None) -> z3.BoolRef:
+    """``pins`` None: the slot keeps its pins."""
     cs = [post.n == pre.n, post.rev == pre.rev + 1, keep_dev(pre, post), post.bundle == pre.bundle]
+    new = _slot(pre, p, l, pins) if pins is not None else [p, l] + [None] * (len(pre.columns()) - 2)
+    cols = list(zip(pre.columns(), post.columns(), new))
     for j in range(pre.size):
-        cs.append(post.prog[j] == z3.If(j == at, p, pre.prog[j]))
-        cs.append(post.link[j] == z3.If(j == at, l, pre.link[j]))
+        for a, b, v in cols:
+            cs.append(b[j] == (a[j] if v is None else z3.If(j == at, v, a[j])))
     return z3.And(cs)
 
 
 def remove_at(pre: State, post: State, at) -> z3.BoolRef:
     """Slots only; revision and bundle are hook/free-when-empty's (``settle``)."""
     cs = [post.n == pre.n - 1, keep_dev(pre, post)]
+    cols = list(zip(pre.columns(), post.columns()))
     for j in range(pre.size):
-        np_ = pre.prog[j + 1] if j + 1 < pre.size else z3.IntVal(0)
-        nl = pre.link[j + 1] if j + 1 < pre.size else z3.IntVal(0)
-        cs.append(post.prog[j] == z3.If(j < at, pre.prog[j], np_))
-        cs.append(post.link[j] == z3.If(j < at, pre.link[j], nl))
+        for a, b in cols:
+            nxt = a[j + 1] if j + 1 < pre.size else _empty(a)
+            cs.append(b[j] == z3.If(j < at, a[j], nxt))
     return z3.And(cs)
 
 
@@ -210,7 +243,7 @@ def settle(pre: State, post: State) -> z3.BoolRef:
 
 def empty_hook(post: State) -> list:
     return [post.n == 0, post.rev == 1, z3.Not(post.bundle)] + \
-        [x == 0 for x in post.prog + post.link]
+        [x == 0 for x in post.prog + post.link] + [z3.Not(x) for x in post.fpin + post.lpin]
 
 def encoded_rules(encode, ops) -> frozenset:
     """Rule IDs with a tracked constraint in ``encode``'s chains over ``ops``

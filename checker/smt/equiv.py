@@ -51,17 +51,27 @@ from typing import Callable, Optional
 
 import z3
 
-from ..exec import linux as _executor
+from .. import dialects
 from ..dialects.linux import MPROG_MAX
 from ..model import Expect, Raw, Script, Step
 from ..flags import canonical as canonical_flags
 from ..syntax.render import render_script
 from ..exec.world import World
-from . import linux as E
-from . import names
-from .linux import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG, REL_RAW
+from . import core, names
+from . import linux as _linux
+from . import rfc as _rfc
+from .core import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG, REL_RAW
 
 DEV, DEV2, DIR = "veth0", "veth1", "ingress"
+
+
+def encoding(dialect: str):
+    """The z3 encoding unit of ``dialect`` (checker.smt.<unit>)."""
+    return dialects.get(dialect).unit("encoding")
+
+
+def executor_step(dialect: str):
+    return dialects.get(dialect).unit("executor").step
 
 
 @dataclass(frozen=True)
@@ -116,19 +126,25 @@ class _Solver:
 # Problem set-up per op
 
 class Problem:
-    def __init__(self, op: str, n_max: int):
-        self.op, self.n_max = op, n_max
+    """One op of one dialect's encoding (``E``: checker.smt.<unit>) over hooks
+    of at most ``n_max`` slots."""
+
+    def __init__(self, op: str, n_max: int, E=_linux):
+        self.op, self.n_max, self.E = op, n_max, E
         self.size = n_max + 1
-        self.pre, self.post, self.req = E.State(0, self.size), E.State(1, self.size), E.Req(0)
+        self.pre, self.post, self.req = E.state(0, self.size), E.state(1, self.size), E.Req(0)
         self.chain = E.encode(op, 0, self.pre, self.post, self.req)
         self.domain = E.domain(op, self.pre, self.req, n_max)
         r = self.req
         self.has_rel = z3.Or(r.link_flag, r.id, r.rel_kind != REL_NONE)
 
-    # Classes: (name, rule, predicate)
-    def classes(self) -> list:
+    def shapes(self, rule: str) -> list:
+        """The request shapes that split ``rule``'s success class (a dialect
+        may name its own per rule: ``class_shapes``)."""
+        if hasattr(self.E, "class_shapes"):
+            return self.E.class_shapes(self, rule)
         r = self.req
-        shapes = {
+        return {
             "attach": [("REPLACE", r.replace), ("BEFORE", r.before), ("AFTER", r.after), ("rel", self.has_rel),
                        ("new-bundle", z3.Not(self.pre.bundle))],
             "link_create": [("BEFORE", r.before), ("AFTER", r.after), ("rel", self.has_rel),
@@ -143,11 +159,15 @@ class Problem:
             "close": [("defunct", r.defunct), ("freed", z3.And(self.pre.n == 1, z3.Not(self.pre.clsact)))],
             "clsact_del": [("empty", self.pre.n == 0)],
         }.get(self.op, [])
+
+    # Classes: (name, rule, predicate)
+    def classes(self) -> list:
         out = []
         for rule, f in self.chain.fires.items():
-            if E.LINUX[rule] != "ok" or rule == "link_update/same-prog":
+            if self.E.TABLE[rule] != "ok" or rule == "link_update/same-prog":
                 out.append((rule, rule, f))
                 continue
+            shapes = self.shapes(rule)
             for vals in itertools.product((True, False), repeat=len(shapes)):
                 tag = ",".join(n if v else "!" + n for (n, _), v in zip(shapes, vals))
                 pred = z3.And([f] + [e if v else z3.Not(e) for (_, e), v in zip(shapes, vals)])
@@ -156,14 +176,15 @@ class Problem:
 
     def atoms(self) -> list:
         """Boundary conditions each class is sampled on both sides of."""
+        E = self.E
         p, r, t = self.pre, self.req, self.chain.terms
         a = [("n=0", p.n == 0), ("n=1", p.n == 1), ("n=N", p.n == self.n_max),
              ("n=62", p.n == MPROG_MAX - 1), ("exp=0", r.exp == 0), ("exp=rev", r.exp == p.rev),
-             ("link[0]", p.link[0] != 0), ("link[n-1]", E.sel(p.link, p.n - 1) != 0),
+             ("link[0]", p.link[0] != 0), ("link[n-1]", core.sel(p.link, p.n - 1) != 0),
              ("present", p.present), ("clsact", p.clsact), ("bundle", p.bundle)]
         for fd in ("prog_fd", "repl_fd", "link_fd", "old_fd"):
             if fd in E.USED.get(self.op, ()):
-                a += [(f"{fd}={v}", getattr(r, fd) == k) for k, v in E.FD_KINDS.items()]
+                a += [(f"{fd}={v}", getattr(r, fd) == k) for k, v in core.FD_KINDS.items()]
         for b in ("prog_cls", "repl_cls", "defunct"):
             if b in E.USED.get(self.op, ()):
                 a.append((b, getattr(r, b)))
@@ -171,19 +192,21 @@ class Problem:
             a += [("REPLACE", r.replace), ("BEFORE", r.before), ("AFTER", r.after), ("ID", r.id),
                   ("LINK", r.link_flag), ("stray", r.stray), ("fd_open", r.rel_fd_open),
                   ("alive", r.rel_alive), ("type_ok", r.rel_type_ok)]
-            a += [(f"rel={v}", r.rel_kind == k) for k, v in E.REL_KINDS.items()]
+            a += [(f"rel={v}", r.rel_kind == k) for k, v in core.REL_KINDS.items()]
             ir = t["ir"]
             a += [("ir=0", ir == 0), ("ir=n-1", ir == p.n - 1), ("ir=62", ir == MPROG_MAX - 1),
-                  ("link[ir]", E.sel(p.link, ir) != 0), ("rel=prog", r.rel_prog == r.prog),
+                  ("link[ir]", core.sel(p.link, ir) != 0), ("rel=prog", r.rel_prog == r.prog),
                   ("rel_in_hook", p.member(r.rel_prog))]
             other = t.get("io", t["ip"])
-            a += [("x=ir-1", other == ir - 1), ("x=ir+1", other == ir + 1), ("link[x]", E.sel(p.link, other) != 0)]
+            a += [("x=ir-1", other == ir - 1), ("x=ir+1", other == ir + 1), ("link[x]", core.sel(p.link, other) != 0)]
         if self.op == "link_update":
             a += [("REPLACE", r.replace), ("defunct", r.defunct), ("old=cur", r.old == r.cur),
                   ("type_ok", r.type_ok), ("prog_in_hook", p.member(r.prog))]
         if self.op == "query":
             cap = self.chain.terms["cap"]
             a += [("count_given", r.has_count), ("cap=n", cap == p.n), ("cap<n", cap < p.n)]
+        if hasattr(E, "atoms"):
+            a += E.atoms(self)
         return a
 
     def rep_constraints(self) -> list:
@@ -202,9 +225,16 @@ class Problem:
         p = self.pre
         v = {"0": z3.IntVal(0), "n": p.n, "n-1": p.n - 1}
         for name, t in self.chain.terms.items():
+            if not z3.is_int(t) or name in ("at", "k"):
+                continue
             v[name] = t
             if name != "cap":
                 v[f"{name}-1"], v[f"{name}+1"] = t - 1, t + 1
+        # The encoding's own composite position (rfc: the insert position,
+        # the detach target), tried after every simple term.
+        for name in ("at", "k"):
+            if name in self.chain.terms:
+                v[name] = self.chain.terms[name]
         return v
 
 
@@ -219,15 +249,25 @@ def _values(pb: Problem, m: z3.ModelRef) -> dict:
     n, n2 = iv(p.n), iv(q.n)
     vals = {"n": n, "rev": iv(p.rev), "flags": (bv(p.present), bv(p.clsact), bv(p.bundle)),
             "post_flags": (bv(q.present), bv(q.clsact), bv(q.bundle)),
-            "slots": tuple((iv(p.prog[j]), iv(p.link[j])) for j in range(n)),
-            "post_slots": tuple((iv(q.prog[j]), iv(q.link[j])) for j in range(max(n2, 0))),
-            "post_rev": iv(q.rev), "errno": E.ERRNOS[iv(r.errno)], "rule": E.RULE_LIST[iv(r.rule)]}
-    for f in E.Req.BOOLS:
+            "slots": tuple(slot_values(pb.E, p, j, iv, bv) for j in range(n)),
+            "post_slots": tuple(slot_values(pb.E, q, j, iv, bv) for j in range(max(n2, 0))),
+            "post_rev": iv(q.rev), "errno": core.ERRNOS[iv(r.errno)], "rule": pb.E.RULE_LIST[iv(r.rule)]}
+    for f in type(r).BOOLS:
         vals[f] = bv(getattr(r, f))
-    for f in E.Req.INTS + ("q_count", "q_rev", "q_shown"):
+    for f in type(r).INTS + ("q_count", "q_rev", "q_shown"):
         vals[f] = iv(getattr(r, f))
     vals["terms"] = {k: iv(t) for k, t in pb.vocab().items()}
     return vals
+
+
+def slot_values(E, h, j: int, iv, bv) -> tuple:
+    """Slot j of a symbolic hook as values: (prog id, link id), plus the
+    stored word in a dialect that pins slots (its executor's slot shape)."""
+    base = (iv(h.prog[j]), iv(h.link[j]))
+    if not h.pins:
+        return base
+    first, last = E.PIN_BITS
+    return base + ((first if bv(h.fpin[j]) else 0) | (last if bv(h.lpin[j]) else 0),)
 
 
 def _p(i: int) -> str:
@@ -240,7 +280,8 @@ def _l(i: int) -> str:
 
 def _flags(v: dict) -> tuple:
     names = [n for n, f in (("REPLACE", "replace"), ("BEFORE", "before"), ("AFTER", "after"),
-                            ("ID", "id"), ("LINK", "link_flag")) if v[f]]
+                            ("ID", "id"), ("LINK", "link_flag"), ("FIRST", "first"), ("LAST", "last"))
+             if v.get(f)]
     if v["stray"]:
         names.append("ALLOW_MULTI")
     return canonical_flags(names)
@@ -266,15 +307,17 @@ def _fd_ref(kind: int, name, zero):
             FD_LINK: _l(OTHER_LINK)}[kind]
 
 
-def build_steps(op: str, v: dict) -> tuple[list, Step]:
-    """Setup steps that build the pre-state of ``v`` on veth0 ingress, and the request."""
+def build_steps(op: str, v: dict, E=_linux) -> tuple[list, Step]:
+    """Setup steps that build the pre-state of ``v`` on veth0 ingress, and the
+    request.  Pinned slots (rfc) are attached with their pins, in order, so
+    a FIRST holder comes first and a LAST holder last."""
     ok = Expect("ok")
     present, clsact, _bundle = v["flags"]
     setup = [Step("dev_add", dev=DEV, expect=ok), Step("dev_add", dev=DEV2, expect=ok)]
     if clsact:
         setup.append(Step("clsact_add", dev=DEV, expect=ok))
-    in_hook = {p for p, _ in v["slots"]}
-    progs = {p for p, _ in v["slots"]} | {v["prog"], v["old"], v["cur"]}
+    in_hook = {s[0] for s in v["slots"]}
+    progs = set(in_hook) | {v["prog"], v["old"], v["cur"]}
     xdp = set()
     if v["rel_kind"] in (REL_PROG, REL_LINK):
         progs.add(v["rel_prog"])
@@ -298,10 +341,12 @@ def build_steps(op: str, v: dict) -> tuple[list, Step]:
     if FD_LINK in fds:
         setup.append(Step("link_create", link=_l(OTHER_LINK), prog=_p(OTHER_LINK_PROG), dev=DEV2,
                           dir="egress", expect=ok))
-    for p, l in v["slots"]:
-        setup.append(Step("attach", dev=DEV, dir=DIR, prog=_p(p), expect=ok) if l == 0 else
-                     Step("link_create", link=_l(l), prog=_p(p), dev=DEV, dir=DIR, expect=ok))
-    owners = {l for _, l in v["slots"] if l}
+    for slot in v["slots"]:
+        p, l = slot[0], slot[1]
+        pins = E.FLAG_TABLE.decode(slot[2]) if len(slot) > 2 else ()
+        setup.append(Step("attach", dev=DEV, dir=DIR, prog=_p(p), flags=pins, expect=ok) if l == 0 else
+                     Step("link_create", link=_l(l), prog=_p(p), dev=DEV, dir=DIR, flags=pins, expect=ok))
+    owners = {s[1] for s in v["slots"] if s[1]}
     closes = []
     if v["rel_kind"] == REL_PROG and not v["rel_fd_open"]:
         if v["rel_alive"] and v["rel_prog"] not in in_hook:
@@ -340,7 +385,8 @@ def build_steps(op: str, v: dict) -> tuple[list, Step]:
         elif op == "close":
             req = Step("close", prog=link) if v["link_fd"] == FD_PROG else Step("close", link=link)
         else:
-            flags = (("REPLACE",) if v["replace"] else ()) + (("ALLOW_MULTI",) if v["stray"] else ())
+            flags = (("REPLACE",) if v["replace"] else ()) + (("ALLOW_MULTI",) if v["stray"] else ()) \
+                + tuple(n for n, f in (("FIRST", "first"), ("LAST", "last")) if v.get(f))
             req = Step("link_update", link=link, prog=_fd_ref(v["prog_fd"], _p(v["prog"]), Raw(0)),
                        flags=canonical_flags(flags), old_prog=_fd_ref(v["old_fd"], _p(v["old"]), None))
     elif op == "query":
@@ -355,7 +401,8 @@ def build_steps(op: str, v: dict) -> tuple[list, Step]:
 
 
 def _ids(slots) -> tuple:
-    return tuple((int(p[1:]), int(l[1:]) if l else 0) for p, l in slots)
+    """Executor slots (names) as ids; a dialect's stored word stays."""
+    return tuple((int(s[0][1:]), int(s[1][1:]) if s[1] else 0) + tuple(s[2:]) for s in slots)
 
 
 def _hook(w: World):
@@ -397,7 +444,7 @@ def run_executor(step_fn: Callable, setup: list, req: Step, v: dict) -> Run:
     q = ()
     if out.query is not None:
         qr = out.query
-        q = (qr.count, qr.revision, _ids(zip(qr.progs, qr.links)))
+        q = (qr.count, qr.revision, _ids(zip(qr.progs, qr.links, *((qr.flags,) if qr.flags else ()))))
     return Run(True, "", out.errno, out.rule, pre, pre_rev, post, post_rev, q, pre_flags, post_flags)
 
 
@@ -421,6 +468,8 @@ def _shape(op: str, run: Run, v: dict):
         return ("reset", None)
     if pre == post and run.pre_rev == run.post_rev:
         return ("same", None)
+    if pre == post and run.post_rev == run.pre_rev + 1:
+        return ("bump", None)        # a success that moved only the revision (rfc)
     if len(post) == len(pre) + 1:
         for at in range(len(post)):
             if post[:at] + post[at + 1:] == pre:
@@ -436,23 +485,46 @@ def _shape(op: str, run: Run, v: dict):
     return ("other", None)
 
 
-def _effect(pb: Problem, kind: str, term):
-    """The hook part (slots, count, revision) of an outcome shape."""
+def _effect(pb: Problem, kind: str, term, pins=None):
+    """The hook part (slots, count, revision) of an outcome shape; ``pins``
+    the new slot's (first, last) where the dialect stores them."""
     p, q, r = pb.pre, pb.post, pb.req
     if kind == "same":
-        return E.same_hook(p, q)
+        return core.same_hook(p, q)
+    if kind == "bump":
+        return z3.And(core.same_slots(p, q) + [q.n == p.n, core.settle(p, q)])
     if kind == "reset":
-        return z3.And([q.n == 0, q.rev == 1] + [x == 0 for x in q.prog + q.link])
+        return z3.And([q.n == 0, q.rev == 1] + [x == 0 for x in q.prog + q.link]
+                      + [z3.Not(x) for x in q.fpin + q.lpin])
     if kind == "insert":
         owner = r.owner if pb.op == "link_create" else z3.IntVal(0)
-        return E.insert_at(p, q, term, r.prog, owner)
+        return core.insert_at(p, q, term, r.prog, owner, pins or core.NO_PINS)
     if kind == "replace":
-        return E.replace_at(p, q, term, r.prog, E.sel(p.link, term))
+        return core.replace_at(p, q, term, r.prog, core.sel(p.link, term), pins)
     if kind == "remove":
-        return z3.And(E.remove_at(p, q, term), E.settle(p, q))
+        return z3.And(core.remove_at(p, q, term), core.settle(p, q))
     if kind == "query":
-        return z3.And(E.same_hook(p, q), r.q_count == p.n, r.q_rev == p.rev, r.q_shown == term)
+        return z3.And(core.same_hook(p, q), r.q_count == p.n, r.q_rev == p.rev, r.q_shown == term)
     raise AssertionError(kind)
+
+
+def _pin_candidates(pb: Problem, kind: str, shapes: list) -> list:
+    """(name, z3 pins given the index term, or None) for the new / replaced
+    slot's stored pins that fit every representative; [(None, None)] where
+    slots store none.  "kept": the replaced slot's own pins."""
+    if not pb.pre.pins or kind not in ("insert", "replace"):
+        return [(None, None)]
+    first, last = pb.E.PIN_BITS
+    r = pb.req
+    word = lambda f, l: (first if f else 0) | (last if l else 0)   # noqa: E731
+    cands = [(f"{int(f)}{int(l)}", (lambda t, f=f, l=l: (z3.BoolVal(f), z3.BoolVal(l))),
+              (lambda v, i, f=f, l=l: word(f, l))) for f in (False, True) for l in (False, True)]
+    cands.append(("request", lambda t: (r.first, r.last), lambda v, i: word(v["first"], v["last"])))
+    if kind == "replace":
+        cands.append(("kept", lambda t: None, lambda v, i: v["slots"][i][2]))
+    out = [(name, z) for name, z, py in cands
+           if all(run.post[sh[1]][2] == py(v, sh[1]) for sh, v, run in shapes)]
+    return out or [("none-fits", None)]
 
 
 # Post-state device/bundle flags as functions of the pre-state: (name, python, z3)
@@ -481,26 +553,39 @@ def _flags_template(pb: Problem, shapes: list):
     return z3.And(parts), "/".join(tags)
 
 
-def final_query(present: bool, slots, rev: int) -> Step:
-    """The closing query of a counterexample script: the hook's slots
-    ((prog id, link id or 0), ...) and revision, or ENODEV without a device."""
+def expect_entries(errno: str, count: int, rev: int, slots, table=None) -> Expect:
+    """An expectation naming ``slots`` ((prog id, link id or 0[, stored
+    word]), ...) in run order; stored words are read with ``table``."""
+    stored = None
+    if table is not None and any(len(s) > 2 and s[2] for s in slots):
+        stored = tuple(table.decode(s[2]) for s in slots)
+    return Expect(errno, count, rev, tuple(_p(s[0]) for s in slots),
+                  tuple(_l(s[1]) if s[1] else None for s in slots), stored)
+
+
+def final_query(present: bool, slots, rev: int, table=None, bundle: bool = True) -> Step:
+    """The closing query of a counterexample script: the hook's slots and
+    revision, or ENODEV without a device (ENOENT without a bundle in a
+    dialect that answers so: ``bundle`` False)."""
     if not present:
         return Step("query", dev=DEV, dir=DIR, expect=Expect("ENODEV"))
-    return Step("query", dev=DEV, dir=DIR, expect=Expect(
-        "ok", len(slots), rev, tuple(_p(p) for p, _ in slots), tuple(_l(l) if l else None for _, l in slots)))
+    if not bundle:
+        return Step("query", dev=DEV, dir=DIR, expect=Expect("ENOENT"))
+    return Step("query", dev=DEV, dir=DIR, expect=expect_entries("ok", len(slots), rev, slots, table))
 
 
-def render_counterexample(op: str, setup: list, req: Step, v: dict, title: str, detail: str) -> str:
+def render_counterexample(op: str, setup: list, req: Step, v: dict, title: str, detail: str,
+                          E=_linux) -> str:
     """The representative as a script whose expectations are the encoding's
     (spec) outcome: replayed on a diverging executor, an expectation fails."""
+    table = E.FLAG_TABLE if E.PIN_BITS else None
     exp = Expect(v["errno"])
     if op == "query" and v["errno"] in ("ok", "ENOSPC"):
-        shown = v["slots"][:v["q_shown"]]
-        exp = Expect(v["errno"], v["q_count"], v["q_rev"], tuple(_p(p) for p, _ in shown),
-                     tuple(_l(l) if l else None for _, l in shown))
-    check = final_query(v["post_flags"][0], v["post_slots"], v["post_rev"])
+        exp = expect_entries(v["errno"], v["q_count"], v["q_rev"], v["slots"][:v["q_shown"]], table)
+    no_entry = E.TABLE.get("query/no-entry") != "ok" and not v["post_flags"][2]
+    check = final_query(v["post_flags"][0], v["post_slots"], v["post_rev"], table, bundle=not no_entry)
     steps = tuple(setup) + (replace(req, expect=exp), check)
-    return render_script(Script(steps, name=title, description=detail))
+    return render_script(Script(steps, dialect=E.NAME, name=title, description=detail))
 
 
 # --------------------------------------------------------------------------
@@ -556,7 +641,7 @@ def _check_class(pb: Problem, name: str, rule: str, pred, step_fn, timeout_s, sa
     shapes = []
     for m in models:
         v = _values(pb, m)
-        setup, req = build_steps(pb.op, v)
+        setup, req = build_steps(pb.op, v, pb.E)
         run = run_executor(step_fn, setup, req, v)
         if not run.setup_ok or _model_side(pb.op, v) != _exec_side(run):
             v, setup, req, run = _minimize(pb, sv, m, atoms, step_fn, v, setup, req, run)
@@ -564,42 +649,52 @@ def _check_class(pb: Problem, name: str, rule: str, pred, step_fn, timeout_s, sa
                     f"spec {_model_side(pb.op, v)[:2]} post {v['post_slots']} rev {v['post_rev']}"
                     f" <--spec-vs-executor--> executor {(run.errno, run.rule)} post {run.post} rev {run.post_rev}")
             return rep("violated", detail=what, reps=len(models),
-                       script=render_counterexample(pb.op, setup, req, v, f"{pb.op}: {name}", what))
+                       script=render_counterexample(pb.op, setup, req, v, f"{pb.op}: {name}", what, pb.E))
         shapes.append((_shape(pb.op, run, v), v, run))
     kinds = {s[0][0] for s in shapes}
+    if kinds == {"replace", "bump"}:
+        # a replace by the same program with the same pins (rfc) leaves the
+        # slots as they were: the replace template covers it
+        kinds, shapes_ix = {"replace"}, [s for s in shapes if s[0][0] == "replace"]
+    else:
+        shapes_ix = shapes
     base = shapes[0][1]
     if len(kinds) != 1 or "other" in kinds or {(s[1]["errno"], s[1]["rule"]) for s in shapes} != {(base["errno"], base["rule"])}:
         return rep("unproved", detail=f"executor outcome shapes differ inside the class: {sorted(kinds)}",
                    reps=len(models))
     kind = kinds.pop()
     vocab = pb.vocab()
-    cands = [k for k in vocab if all(s[0][1] == s[1]["terms"][k] for s in shapes)]
+    cands = [k for k in vocab if all(s[0][1] == s[1]["terms"][k] for s in shapes_ix)]
     kinds_c = [(kind, c) for c in cands]
-    if kind in ("same", "reset"):
+    if kind in ("same", "reset", "bump"):
         kinds_c = [(kind, None)] + ([("reset", None)] if kind == "same" else [])
     if kind == "query":
         kinds_c = [(kind, k) for k in ("0", "n", "cap") if all(s[0][1] == s[1]["terms"][k] for s in shapes)]
     flags, ftag = _flags_template(pb, [(sh, v, run) for sh, v, run in shapes])
     if flags is None:
         return rep("unproved", detail="no flag term fits every representative", reps=len(models))
+    pin_cands = _pin_candidates(pb, kind, shapes_ix)
     # Template proof: for all members, the encoding's outcome is the shape
     last = "no index term fits every representative"
-    for kind, c in kinds_c:
+    for (kind, c), (pname, pins) in itertools.product(kinds_c, pin_cands):
         term = vocab[c] if c is not None else None
-        goal = z3.And(pb.req.errno == E.errno_code(base["errno"]), pb.req.rule == E.rule_code(base["rule"]),
-                      _effect(pb, kind, term), flags)
+        goal = z3.And(pb.req.errno == core.errno_code(base["errno"]),
+                      pb.req.rule == pb.E.rule_code(base["rule"]),
+                      _effect(pb, kind, term, pins(term) if pins else None), flags)
         sv.s.push()
         sv.s.add(z3.Not(goal))
         res = sv.s.check()
         if res == z3.unsat:
-            core = sv.core_rules()
+            rules_core = sv.core_rules()
             sv.s.pop()
-            shape = (kind if c is None else f"{kind} at {c}") + f", dev/clsact/bundle {ftag}"
-            return rep("proved", detail=f"{base['errno']} {base['rule']}, {shape}", rules=core, reps=len(models))
+            shape = (kind if c is None else f"{kind} at {c}") + (f" pins {pname}" if pname else "") + \
+                f", dev/clsact/bundle {ftag}"
+            return rep("proved", detail=f"{base['errno']} {base['rule']}, {shape}", rules=rules_core,
+                       reps=len(models))
         if res == z3.unknown:
             sv.s.pop()
             return rep("unknown", detail=f"template proof: {sv.s.reason_unknown()}", reps=len(models))
-        last = f"template {kind} at {c} fails for a class member"
+        last = f"template {kind} at {c}" + (f" pins {pname}" if pname else "") + " fails for a class member"
         sv.s.pop()
     return rep("unproved", detail=last, reps=len(models))
 
@@ -625,7 +720,7 @@ def _minimize(pb, sv, m, atoms, step_fn, v, setup, req, run):
             if m2 is None:
                 continue
             v2 = _values(pb, m2)
-            s2, r2 = build_steps(pb.op, v2)
+            s2, r2 = build_steps(pb.op, v2, pb.E)
             run2 = run_executor(step_fn, s2, r2, v2)
             if not run2.setup_ok or _model_side(pb.op, v2) != _exec_side(run2):
                 return v2, s2, r2, run2
@@ -642,9 +737,9 @@ def _coverage(pb: Problem, timeout_s) -> Report:
     res = sv.s.check()
     dt = time.perf_counter() - t0
     if res == z3.unsat:
-        core = sv.core_rules()
+        rules_core = sv.core_rules()
         return Report("coverage", pb.op, "exactly-one-rule", "proved", pb.n_max, time.perf_counter() - t0,
-                      detail=f"{len(fires)} rules", rules=core)
+                      detail=f"{len(fires)} rules", rules=rules_core)
     if res == z3.unknown:
         return Report("coverage", pb.op, "exactly-one-rule", "unknown", pb.n_max, dt, sv.s.reason_unknown())
     m = sv.s.model()
@@ -654,18 +749,20 @@ def _coverage(pb: Problem, timeout_s) -> Report:
 
 
 def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn: Callable = None,
-                       ops=E.OPS, sample: str = "atoms", rules=None) -> list[Report]:
-    """Prove encoding and executor agree for every hook state with <= n_max
-    slots and every request of ``ops``.  ``step_fn`` is the executor's step
-    function (default checker.executor.step); tests pass a planted-bug copy.
-    ``sample`` = "atoms" (boundary-covering representatives) or "one";
-    ``rules``: only the classes of these rules (coverage is always checked)."""
+                       ops=None, sample: str = "atoms", rules=None, dialect: str = "linux") -> list[Report]:
+    """Prove ``dialect``'s encoding and executor agree for every hook state
+    with <= n_max slots and every request of ``ops`` (default: all).
+    ``step_fn`` is the executor's step function (default: the dialect's
+    unit's); tests pass a planted-bug copy.  ``sample`` = "atoms"
+    (boundary-covering representatives) or "one"; ``rules``: only the
+    classes of these rules (coverage is always checked)."""
     if not 0 <= n_max <= MPROG_MAX:
         raise ValueError(f"n_max must be from 0 to {MPROG_MAX} (the kernel maximum), not {n_max}")
-    step_fn = step_fn or _executor.step
+    E = encoding(dialect)
+    step_fn = step_fn or executor_step(dialect)
     reports = []
-    for op in ops:
-        pb = Problem(op, n_max)
+    for op in ops or E.OPS:
+        pb = Problem(op, n_max, E)
         reports.append(_coverage(pb, timeout_s))
         for name, rule, pred in pb.classes():
             if rules is not None and rule not in rules:
@@ -679,10 +776,11 @@ def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn
 
 from itertools import permutations, product   # noqa: E402
 
-from ..dialects.linux import FLAGS, MASK_MPROG   # noqa: E402
+
 from ..exec.world import Device, Hook, Link, Prog   # noqa: E402
 
-flag_bits = FLAGS.word
+_SETS5 = tuple(tuple(n for n, b in zip(("REPLACE", "BEFORE", "AFTER", "ID", "LINK"), bits) if b)
+               for bits in product((0, 1), repeat=5))
 
 ALPHABET = {
     # objects: p1..p3 sched_cls with open fds (p1, p2 may sit on the hook),
@@ -692,8 +790,8 @@ ALPHABET = {
     "progs": ("p1", "p2", "p3"), "prelude_progs": ("p5", "p6", Raw(0), "l3"),
     "relatives": (None, "p1", "p2", "p3", "p6", "l1", "l3", "l9", Raw(7)),
     "replaces": ("p1", "p2", "p3", "p5", "p6", None, "l3"),
-    "flag_sets": tuple(tuple(n for n, b in zip(("REPLACE", "BEFORE", "AFTER", "ID", "LINK"), bits) if b)
-                       for bits in product((0, 1), repeat=5)) + (("ALLOW_MULTI",), ("ALLOW_MULTI", "AFTER")),
+    "flag_sets": _SETS5 + (("ALLOW_MULTI",), ("ALLOW_MULTI", "AFTER")),
+    "pins": None,            # the (FIRST, LAST) bits of a dialect whose slots store them
 }
 
 
@@ -702,21 +800,45 @@ LEAN = dict(ALPHABET, hook_progs=(1, 2), owners=(0, 1), progs=("p1", "p3"),
             relatives=(None, "p1", "p3", "l1", "l9", Raw(7)), replaces=("p1", "p3", "p6", None),
             flag_sets=ALPHABET["flag_sets"][:-1])
 
+# rfc: FIRST/LAST with every REPLACE/BEFORE/AFTER combination, the ID/LINK
+# forms beside them, slots with every reachable pin; one object per request
+# (v2's union: the relative, also for REPLACE), so no replace field.
+_PINSETS = ((), ("FIRST",), ("LAST",), ("FIRST", "LAST"))
+RFC_ALPHABET = dict(
+    ALPHABET, pins=_rfc.PIN_BITS, replaces=(None,),
+    relatives=(None, "p1", "p2", "p3", "p6", "l1", "l3", "l9", Raw(7)),
+    flag_sets=tuple(canonical_flags(base + pins) for pins in _PINSETS
+                    for base in ((), ("REPLACE",), ("BEFORE",), ("AFTER",), ("BEFORE", "AFTER"),
+                                 ("REPLACE", "BEFORE"), ("REPLACE", "AFTER")))
+    + (("ID",), ("LINK",), ("BEFORE", "ID"), ("AFTER", "LINK"), ("REPLACE", "ID"), ("REPLACE", "LINK"),
+       ("BEFORE", "FIRST", "LINK"), ("AFTER", "LAST", "ID"), ("ALLOW_MULTI",), ("ALLOW_MULTI", "FIRST")))
+RFC_LEAN = dict(RFC_ALPHABET, owners=(0, 1), progs=("p1", "p3"),
+                relatives=(None, "p1", "p3", "l1", "l9", Raw(7)))
+
 
 def _states(n_max: int, a=ALPHABET):
-    """Every hook state: (slots, rev, (present, clsact, bundle))."""
+    """Every hook state: (slots, rev, (present, clsact, bundle)); a slot is
+    (prog, owner) or, with pins, (prog, owner, stored word) with every
+    reachable pin (FIRST at the head, LAST at the tail)."""
     yield (), 1, (False, False, False)
     yield (), 1, (True, False, False)
     for rev in a["revs"]:
         yield (), rev, (True, True, True)
+    pinsets = ((0, 0), (1, 0), (0, 1), (1, 1)) if a["pins"] else ((0, 0),)
     for n in range(1, n_max + 1):
         for progs in permutations(a["hook_progs"], n):
             for owners in product(a["owners"], repeat=n):
                 used = [o for o in owners if o]
                 if len(used) != len(set(used)):
                     continue
-                for rev, clsact in product(a["revs"], (True, False)):
-                    yield tuple(zip(progs, owners)), rev, (True, clsact, True)
+                for (f, l), rev, clsact in product(pinsets, a["revs"], (True, False)):
+                    slots = tuple(zip(progs, owners))
+                    if a["pins"]:
+                        words = [0] * n
+                        words[0] |= f * a["pins"][0]
+                        words[-1] |= l * a["pins"][1]
+                        slots = tuple(s + (w,) for s, w in zip(slots, words))
+                    yield slots, rev, (True, clsact, True)
 
 
 def _world(slots, rev, flags) -> World:
@@ -724,9 +846,10 @@ def _world(slots, rev, flags) -> World:
     progs = {f"p{i}": Prog() for i in (1, 2, 3, 4)}
     progs["p5"] = Prog(type="xdp")
     progs["p6"] = Prog(fd_open=False)
-    links = {f"l{l}": Link(f"p{p}", DEV, DIR) for p, l in slots if l}
+    links = {f"l{s[1]}": Link(f"p{s[0]}", DEV, DIR, flags=s[2] if len(s) > 2 else 0) for s in slots if s[1]}
     links["l3"] = Link("p3", None, DIR)
-    hook = Hook(tuple((f"p{p}", f"l{l}" if l else None) for p, l in slots), rev) if bundle else None
+    hook = Hook(tuple((f"p{s[0]}", f"l{s[1]}" if s[1] else None) + tuple(s[2:]) for s in slots), rev) \
+        if bundle else None
     dev = Device(present, clsact, {DIR: hook} if hook is not None else {}) if present else Device(False)
     return World(progs, links, {DEV: dev})
 
@@ -742,7 +865,9 @@ def _requests(op: str, rev: int, a=ALPHABET):
                 extra = dict(replace=repl) if op == "attach" else (dict(link="l7") if op == "link_create" else {})
                 yield Step(op, prog=prog, flags=fl, relative=rel, expected_revision=exp, **hook, **extra)
         for prog, fl in product(a["prelude_progs"], ((), ("REPLACE",), ("ALLOW_MULTI",))):
-            extra = dict(replace="p1") if op == "attach" else (dict(link="l7") if op == "link_create" else {})
+            extra = dict(link="l7") if op == "link_create" else {}
+            if op == "attach":
+                extra = dict(relative="p1") if a["pins"] else dict(replace="p1")
             yield Step(op, prog=prog, flags=fl, **hook, **extra)
     elif op in ("link_detach", "close", "link_update"):
         targets = ("l1", "l2", "l3", "l9", Raw(0), Raw(7), "p1", "p6")
@@ -752,8 +877,8 @@ def _requests(op: str, rev: int, a=ALPHABET):
             elif op == "close":
                 yield Step(op, prog=t) if isinstance(t, str) and t.startswith("p") else Step(op, link=t)
             else:
-                for prog, fl, old in product(("p1", "p2", "p3", "p5", "p6", Raw(0), "l3"),
-                                             ((), ("REPLACE",), ("ALLOW_MULTI",), ("BEFORE",)),
+                flag_sets = ((), ("REPLACE",), ("ALLOW_MULTI",), ("BEFORE",)) + ((("FIRST",),) if a["pins"] else ())
+                for prog, fl, old in product(("p1", "p2", "p3", "p5", "p6", Raw(0), "l3"), flag_sets,
                                              (None, "p1", "p2", "p3", "p6", "l3")):
                     yield Step(op, link=t, prog=prog, flags=fl, old_prog=old)
     elif op == "query":
@@ -788,30 +913,35 @@ def _alive(w: World, name: str) -> bool:
     return p.fd_open or held
 
 
-def _abstract(op: str, w: World, s: Step) -> dict:
+def _abstract(op: str, w: World, s: Step, E=_linux) -> dict:
     """The encoding's request inputs for a concrete request (written from
-    spec/linux/objects.md, independent of checker.exec)."""
-    v = {f: False for f in E.Req.BOOLS}
-    v.update({f: 0 for f in E.Req.INTS})
+    spec/linux/objects.md and the dialect's flag table, independent of
+    checker.exec)."""
+    req = E.Req
+    v = {f: False for f in req.BOOLS}
+    v.update({f: 0 for f in req.INTS})
     v["rel_type_ok"] = True
-    bits = flag_bits(s.flags)
+    table = E.FLAG_TABLE
+    bits = table.word(s.flags)
     for f, b in (("replace", "REPLACE"), ("before", "BEFORE"), ("after", "AFTER"), ("id", "ID"),
-                 ("link_flag", "LINK")):
-        v[f] = bool(bits & FLAGS[b])
-    v["stray"] = bool(bits & ~MASK_MPROG)
+                 ("link_flag", "LINK"), ("first", "FIRST"), ("last", "LAST")):
+        if f in v:
+            v[f] = bool(bits & table[b])
+    v["stray"] = bool(bits & ~E.MASK)
     v["exp"] = s.expected_revision
     if op in ("attach", "link_create", "detach"):
         kind, pid, obj = _fd(w, s.prog)
         v.update(prog_fd=kind, prog=pid if kind == FD_PROG else 0,
                  prog_cls=obj.type == "sched_cls" if kind == FD_PROG else True)
-        if op == "attach" and v["replace"]:
+        union = E.PIN_BITS is not None          # rfc: the replaced program is the relative object
+        if op == "attach" and v["replace"] and not union:
             kind, oid, obj = _fd(w, s.replace)
             v.update(repl_fd=kind, old=oid if kind == FD_PROG else 0,
                      repl_cls=obj.type == "sched_cls" if kind == FD_PROG else True)
         if op == "link_create":
             v["owner"] = int(s.link[1:])
         ptype = w.progs[s.prog].type if v["prog_fd"] == FD_PROG else None
-        ref = s.relative
+        ref = s.replace if (union and s.replace is not None) else s.relative
         if ref is None or ref == Raw(0):
             pass
         elif isinstance(ref, Raw):
@@ -833,8 +963,10 @@ def _abstract(op: str, w: World, s: Step) -> dict:
                 v["cur"] = int(obj.prog[1:])
             else:
                 v["prog"] = int(obj.prog[1:])
+                if "own_first" in v and obj.dev is not None:
+                    v.update(own_first=bool(obj.flags & table["FIRST"]), own_last=bool(obj.flags & table["LAST"]))
         if op == "link_update":
-            v["stray"] = bool(bits & ~FLAGS["REPLACE"]) and not (bits & (FLAGS["BEFORE"] | FLAGS["AFTER"]))
+            v["stray"] = bool(bits & ~table["REPLACE"]) and not (bits & (table["BEFORE"] | table["AFTER"]))
             kind, pid, obj = _fd(w, s.prog)
             v.update(prog_fd=kind, prog=pid if kind == FD_PROG else 0)
             cur = w.links[f"l{v['owner']}"].prog if v["link_fd"] == FD_LINK else None
@@ -848,10 +980,22 @@ def _abstract(op: str, w: World, s: Step) -> dict:
     return v
 
 
-def _exhaustive_op(op: str, n_max: int, step_fn, timeout_s, a=ALPHABET) -> Report:
+def _slot_eqs(is_, h, slots, size: int, E) -> list:
+    """``h``'s slots are exactly ``slots`` (ids, with the stored word in a
+    dialect that pins)."""
+    cs = [is_(h.prog[j], slots[j][0] if j < len(slots) else 0) for j in range(size)]
+    cs += [is_(h.link[j], slots[j][1] if j < len(slots) else 0) for j in range(size)]
+    if h.pins:
+        first, last = E.PIN_BITS
+        cs += [is_(h.fpin[j], bool(j < len(slots) and slots[j][2] & first)) for j in range(size)]
+        cs += [is_(h.lpin[j], bool(j < len(slots) and slots[j][2] & last)) for j in range(size)]
+    return cs
+
+
+def _exhaustive_op(op: str, n_max: int, step_fn, timeout_s, a=ALPHABET, E=_linux) -> Report:
     t0 = time.perf_counter()
     size = n_max + 1
-    pre, post, r = E.State(0, size), E.State(1, size), E.Req(0)
+    pre, post, r = E.state(0, size), E.state(1, size), E.Req(0)
     ch = E.encode(op, 0, pre, post, r)
     sv = _Solver(timeout_s)
     sv.s.add([t.expr for t in ch.tracked])
@@ -871,26 +1015,26 @@ def _exhaustive_op(op: str, n_max: int, step_fn, timeout_s, a=ALPHABET) -> Repor
         w = _world(slots, rev, flags)
         sv.s.push()
         sv.s.add([is_(pre.n, len(slots)), is_(pre.rev, rev), is_(pre.present, flags[0]),
-                  is_(pre.clsact, flags[1]), is_(pre.bundle, flags[2])]
-                 + [is_(pre.prog[j], slots[j][0] if j < len(slots) else 0) for j in range(size)]
-                 + [is_(pre.link[j], slots[j][1] if j < len(slots) else 0) for j in range(size)])
+                  is_(pre.clsact, flags[1]), is_(pre.bundle, flags[2])] + _slot_eqs(is_, pre, slots, size, E))
         seen = set()            # (inputs, executor outcome) already checked on this state
         for s in _requests(op, rev, a):
             if op == "link_update" and s.link in w.links and w.links[s.link].dev is not None \
-                    and s.link not in {f"l{l}" for _, l in slots if l}:
+                    and s.link not in {f"l{x[1]}" for x in slots if x[1]}:
                 continue
             cases += 1
-            v = _abstract(op, w, s)
+            v = _abstract(op, w, s, E)
             out, w2 = step_fn(w, s)
             ps, prev, pflags = _hook(w2)
-            want = [r.errno == E.errno_code(out.errno), r.rule == E.rule_code(out.rule),
+            want = [r.errno == core.errno_code(out.errno), r.rule == E.rule_code(out.rule),
                     post.n == len(ps), post.rev == prev, post.present == pflags[0],
-                    post.clsact == pflags[1], post.bundle == pflags[2]]
-            want += [post.prog[j] == (ps[j][0] if j < len(ps) else 0) for j in range(size)]
-            want += [post.link[j] == (ps[j][1] if j < len(ps) else 0) for j in range(size)]
+                    post.clsact == pflags[1], post.bundle == pflags[2]] + _slot_eqs(is_, post, ps, size, E)
             q = (out.query.count, out.query.revision, len(out.query.progs)) if out.query else None
             if q is not None:
                 want += [r.q_count == q[0], r.q_rev == q[1], r.q_shown == q[2]]
+                # the encoding answers the pre-state's first entries: the executor must too
+                shown = _ids(zip(out.query.progs, out.query.links, *((out.query.flags,) if pre.pins else ())))
+                if shown != tuple(slots[:q[2]]):
+                    return _exh_violation(op, n_max, t0, slots, rev, flags, s, out, ps, prev, pflags, cases)
             # The z3 query depends only on (inputs, executor outcome): identical
             # pairs on this state are the same query.
             sig = (tuple(sorted(v.items())), out.errno, out.rule, ps, prev, pflags, q)
@@ -935,12 +1079,22 @@ def _exh_violation(op, n_max, t0, slots, rev, flags, s, out, ps, prev, pflags, c
                   reps=cases)
 
 
+def default_alphabet(dialect: str, n_max: int) -> dict:
+    """The default alphabet of a dialect: the full one for empty hooks, the
+    lean one beyond."""
+    if dialect == "rfc":
+        return RFC_ALPHABET if n_max == 0 else RFC_LEAN
+    return ALPHABET if n_max == 0 else LEAN
+
+
 def verify_exhaustive(n_max: int, timeout_s: Optional[float] = None, *, step_fn: Callable = None,
-                      ops=E.OPS, alphabet: dict = None) -> list[Report]:
-    """For EVERY hook state with <= n_max slots over ALPHABET and EVERY
-    request of the alphabet, run the executor and let z3 check that the
+                      ops=None, alphabet: dict = None, dialect: str = "linux") -> list[Report]:
+    """For EVERY hook state with <= n_max slots over the dialect's alphabet
+    and EVERY request of it, run the executor and let z3 check that the
     encoding's outcome for exactly those inputs is the executor's (errno,
-    rule, post-state, revision, device/clsact/bundle, query answer)."""
-    step_fn = step_fn or _executor.step
-    a = alphabet or (ALPHABET if n_max == 0 else LEAN)
-    return [_exhaustive_op(op, n_max, step_fn, timeout_s, a) for op in ops]
+    rule, post-state with stored pins, revision, device/clsact/bundle, query
+    answer)."""
+    E = encoding(dialect)
+    step_fn = step_fn or executor_step(dialect)
+    a = alphabet or default_alphabet(dialect, n_max)
+    return [_exhaustive_op(op, n_max, step_fn, timeout_s, a, E) for op in ops or E.OPS]

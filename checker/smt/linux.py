@@ -5,6 +5,14 @@ Written from spec/linux/attach.md, detach.md, objects.md (fds, ids,
 relative objects), link.md, query.md and device.md, not from the executor.
 Every constraint is tracked under ``<rule-id>@<step>``; every rule of the
 dialect's table has one (``RULE_IDS``).
+
+What the proofs (checker.smt.equiv, checker.smt.bmc) read from an encoding
+unit, here and in every other dialect's (checker.smt.rfc): ``TABLE``,
+``RULE_LIST``, ``NAME``, ``FLAG_TABLE``, ``MASK``, ``PIN_BITS`` (None: slots
+store no flags), ``UNION`` (the replaced program is the relative object),
+``EXP_BITS``, ``state()``, ``Req``, ``Chain``, ``encode``, ``domain``,
+``OPS``, ``USED``, ``rule_code``, ``rule_ids``; optionally
+``class_shapes(problem, rule)`` and ``atoms(problem)``.
 """
 from __future__ import annotations
 
@@ -12,14 +20,25 @@ import functools
 
 import z3
 
-from ..dialects.linux import LINUX, MPROG_MAX, QUERY_DEFAULT_COUNT
+from ..dialects.linux import FLAGS, LINUX, MASK_MPROG, MPROG_MAX, QUERY_DEFAULT_COUNT
 from . import core
 from .core import (ERRNOS, FD_CLOSED, FD_KINDS, FD_LINK, FD_NONE, FD_PROG, REL_KINDS,  # noqa: F401
                    REL_LINK, REL_NONE, REL_PROG, REL_RAW, Req, State, Tracked, created,
-                   empty_hook, errno_code, insert_at, remove_at, replace_at, same, same_hook,
+                   empty_hook, errno_code, insert_at, remove_at, replace_at, same, same_hook, same_slots,
                    sel, settle)
 
 RULE_LIST = tuple(sorted(LINUX))
+TABLE = LINUX
+NAME = "linux"
+FLAG_TABLE = FLAGS
+MASK = MASK_MPROG
+PIN_BITS = None               # linux slots store no flags
+UNION = False                  # the replaced program is the relative object (v2's union)
+EXP_BITS = 64
+
+
+def state(t: int, size: int) -> State:
+    return State(t, size)
 
 
 def rule_code(rule: str) -> int:
@@ -63,20 +82,22 @@ def _fd_checks(ch: Chain, fd, cls, closed: str, notprog: str, wrong_type: str = 
         ch.check(wrong_type, z3.And(when, z3.Not(cls)))
 
 
-def _relative(ch: Chain, filtered) -> tuple:
+def _relative(ch: Chain, filtered, when=None) -> tuple:
     """spec/linux/objects.md "Relative-object resolution": returns (has_rel, prog, link)
-    of the relative object (link 0 for a program relative)."""
+    of the relative object (link 0 for a program relative).  ``when``: the
+    lookup runs only under this condition (rfc: REPLACE, BEFORE or AFTER)."""
     r = ch.req
     K, zero = r.rel_kind, r.rel_kind == REL_NONE
     L, I = r.link_flag, r.id
-    ch.check("relative/link-fd-zero", z3.And(L, z3.Not(I), zero))
-    ch.check("relative/fd-closed", z3.And(z3.Not(I), z3.Not(zero), z3.Or(
-        K == REL_RAW, z3.And(z3.Or(K == REL_PROG, K == REL_LINK), z3.Not(r.rel_fd_open)))))
-    ch.check("relative/not-link", z3.And(L, z3.Not(I), K == REL_PROG, r.rel_fd_open))
-    ch.check("relative/not-prog", z3.And(z3.Not(L), z3.Not(I), K == REL_LINK, r.rel_fd_open))
-    ch.check("relative/id-unknown", z3.And(I, z3.If(
-        L, z3.Not(z3.And(K == REL_LINK, r.rel_fd_open)), z3.Not(z3.And(K == REL_PROG, r.rel_alive)))))
-    has_rel = z3.Or(L, I, z3.Not(zero))
+    g = (lambda c: c) if when is None else (lambda c: z3.And(when, c))   # noqa: E731
+    ch.check("relative/link-fd-zero", g(z3.And(L, z3.Not(I), zero)))
+    ch.check("relative/fd-closed", g(z3.And(z3.Not(I), z3.Not(zero), z3.Or(
+        K == REL_RAW, z3.And(z3.Or(K == REL_PROG, K == REL_LINK), z3.Not(r.rel_fd_open))))))
+    ch.check("relative/not-link", g(z3.And(L, z3.Not(I), K == REL_PROG, r.rel_fd_open)))
+    ch.check("relative/not-prog", g(z3.And(z3.Not(L), z3.Not(I), K == REL_LINK, r.rel_fd_open)))
+    ch.check("relative/id-unknown", g(z3.And(I, z3.If(
+        L, z3.Not(z3.And(K == REL_LINK, r.rel_fd_open)), z3.Not(z3.And(K == REL_PROG, r.rel_alive))))))
+    has_rel = g(z3.Or(L, I, z3.Not(zero)))
     ch.check("relative/type-mismatch", z3.And(filtered, has_rel, z3.Not(r.rel_type_ok)))
     return has_rel, r.rel_prog, z3.If(L, r.rel_link, 0)
 
@@ -212,11 +233,14 @@ def _link_fd(ch: Chain, closed: str, notlink: str) -> None:
     ch.check(notlink, r.link_fd != FD_LINK)
 
 
-def link_update(k: int, pre: State, post: State, r: Req, ch: Chain = None) -> Chain:
-    """spec/linux/link.md BPF_LINK_UPDATE (the hook is the link's)."""
-    ch = ch or Chain(k, pre, post, r)
+def link_update_prelude(ch: Chain, extra_flags=None) -> None:
+    """spec/linux/link.md BPF_LINK_UPDATE up to link_update/same-prog: the
+    syscall's checks and tcx_link_update()'s first ones (``extra_flags``: a
+    dialect's further flag bits, all refused)."""
+    r = ch.req
     R = r.replace
-    ch.check("link_update/flags", z3.Or(r.stray, r.before, r.after, r.id, r.link_flag))
+    bad = [r.stray, r.before, r.after, r.id, r.link_flag] + ([extra_flags] if extra_flags is not None else [])
+    ch.check("link_update/flags", z3.Or(bad))
     _link_fd(ch, "link_update/link-fd-closed", "link_update/not-link")
     _fd_checks(ch, r.prog_fd, None, "link_update/prog-fd-closed", "link_update/prog-not-prog")
     _fd_checks(ch, r.old_fd, None, "link_update/old-fd-closed", "link_update/old-not-prog", when=R)
@@ -224,9 +248,20 @@ def link_update(k: int, pre: State, post: State, r: Req, ch: Chain = None) -> Ch
     ch.check("link_update/defunct", r.defunct)
     ch.check("link_update/old-mismatch", z3.And(R, r.old != r.cur))
     ch.check("link_update/same-prog", r.prog == r.cur)
+
+
+
+def link_update(k: int, pre: State, post: State, r: Req, ch: Chain = None, *, extra_flags=None,
+                type_first: bool = False) -> Chain:
+    """spec/linux/link.md BPF_LINK_UPDATE (the hook is the link's).  A
+    dialect built on this one may refuse further flag bits and check the
+    program type before the duplicate (rfc); the slot keeps its pins."""
+    ch = ch or Chain(k, pre, post, r)
+    link_update_prelude(ch, extra_flags)
     ch.enter_core()
-    ch.check("link_update/prog-exists", pre.member(r.prog))
-    ch.check("link_update/prog-type", z3.Not(r.type_ok))
+    checks = [("link_update/prog-exists", pre.member(r.prog)), ("link_update/prog-type", z3.Not(r.type_ok))]
+    for rule, cond in (reversed(checks) if type_first else checks):
+        ch.check(rule, cond)
     il = pre.first(lambda j: pre.link[j] == r.owner)
     ch.check("link_update/replace", z3.BoolVal(True), replace_at(pre, post, il, r.prog, r.owner))
     ch.terms.update(il=il)
@@ -311,9 +346,7 @@ def clsact_del(k, pre, post, r, ch=None) -> Chain:
     ch.check("clsact/dev-missing", z3.Not(pre.present))
     ch.check("clsact/del-missing", z3.Not(pre.clsact))
     f = ch.check("clsact/del", z3.BoolVal(True), z3.And(
-        [post.n == pre.n, post.present == pre.present, z3.Not(post.clsact)]
-        + [post.prog[j] == pre.prog[j] for j in range(pre.size)]
-        + [post.link[j] == pre.link[j] for j in range(pre.size)]))
+        [post.n == pre.n, post.present == pre.present, z3.Not(post.clsact)] + same_slots(pre, post)))
     ch.effect("hook/free-when-empty", f, settle_clsact(pre, post))
     return ch
 
@@ -369,10 +402,10 @@ def _relative_domain(pre: State, r: Req, own_progs: list) -> list:
 def _pinned(r: Req, used: set) -> list:
     """Fields the op does not read are 0 / False (one canonical request)."""
     out = []
-    for f in Req.BOOLS:
+    for f in type(r).BOOLS:
         if f not in used:
             out.append(z3.Not(getattr(r, f)) if f != "rel_type_ok" else r.rel_type_ok)
-    for f in Req.INTS:
+    for f in type(r).INTS:
         if f not in used:
             out.append(getattr(r, f) == 0)
     return out
@@ -411,9 +444,13 @@ def _link_arg(pre: State, r: Req) -> list:
                 [z3.And(j < pre.n, pre.link[j] == r.owner, pre.prog[j] == r.cur) for j in range(pre.size)])))]
 
 
-def domain(op: str, pre: State, r: Req, n_max: int) -> list:
-    """Every reachable (hook state, request) pair of ``op``."""
-    cs = pre.wellformed(n_max) + [r.exp >= 0, r.exp < 2 ** 64] + _pinned(r, USED.get(op, set()))
+def domain(op: str, pre: State, r: Req, n_max: int, used: dict = None, replace_fd: bool = True,
+           exp_bits: int = 64) -> list:
+    """Every reachable (hook state, request) pair of ``op``.  A dialect built
+    on this one passes its own ``used`` fields, whether attach has a
+    separate replace fd, and the width of expected_revision."""
+    used = USED if used is None else used
+    cs = pre.wellformed(n_max) + [r.exp >= 0, r.exp < 2 ** exp_bits] + _pinned(r, used.get(op, set()))
     if op in ("attach", "link_create", "detach"):
         cs += _prog_arg(pre, r, r.prog_fd, r.prog, r.prog_cls)
         cs += _relative_domain(pre, r, [r.prog])
@@ -423,7 +460,7 @@ def domain(op: str, pre: State, r: Req, n_max: int) -> list:
                # a link's program is sched_cls
                z3.Implies(z3.And(r.rel_kind == REL_LINK, r.rel_prog == r.prog), r.prog_cls),
                z3.Implies(z3.And(r.rel_kind == REL_LINK, r.rel_prog == r.old), r.repl_cls)]
-    if op == "attach":
+    if op == "attach" and replace_fd:
         cs += _prog_arg(pre, r, r.repl_fd, r.old, r.repl_cls)
         cs += [z3.Implies(z3.Not(r.replace), z3.And(r.repl_fd == FD_NONE, r.old == 0))]
     elif op == "link_create":   # a new link: owns nothing yet, cannot be its own relative
@@ -441,7 +478,7 @@ def domain(op: str, pre: State, r: Req, n_max: int) -> list:
                                 r.link_fd != FD_LINK), r.type_ok)]
     elif op == "query":
         cs += [r.qcap >= 0, r.qcap < 2 ** 32, z3.Implies(z3.Not(r.has_count), r.qcap == 0)]
-    elif op not in ("detach", "load", "dev_add", "dev_del", "clsact_add", "clsact_del"):
+    elif op not in ("attach", "detach", "load", "dev_add", "dev_del", "clsact_add", "clsact_del"):
         raise ValueError(f"unknown op {op!r}")
     return cs
 

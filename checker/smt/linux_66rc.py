@@ -14,10 +14,12 @@ from ..dialects.linux import MPROG_MAX
 from ..dialects.linux_66rc import DIALECT
 from . import core, linux
 from .core import ERRNOS, Req, State, errno_code  # noqa: F401  (the unit's interface)
-from .linux import OPS, domain  # noqa: F401
+from .linux import (EXP_BITS, FLAG_TABLE, MASK, OPS, PIN_BITS, UNION, USED, domain,  # noqa: F401
+                    state)
 
 TABLE = dict(DIALECT.rules)
 RULE_LIST = tuple(sorted(TABLE))
+NAME = DIALECT.name
 
 
 def rule_code(rule: str) -> int:

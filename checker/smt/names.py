@@ -7,6 +7,7 @@ as hook state without a decoder:
     rev@t2                the hook's revision before request 2
     slot[3].prog@t2       program id in slot 3 (0 = empty slot)
     slot[3].link@t2       owning link id of slot 3 (0 = prog API)
+    slot[3].first@t2      slot 3 stores FIRST (rfc; also .last)
     hook.bundle@t2        the hook has a bpf_mprog bundle before request 2
     dev.present@t2        the hook's device exists before request 2
     dev.clsact@t2         a clsact qdisc holds the device's bundles
@@ -40,6 +41,11 @@ def slot_link(j: int, t: int) -> str:
     return f"slot[{j}].link@t{t}"
 
 
+def slot_pin(j: int, pin: str, t: int) -> str:
+    """``slot[3].first@t2``: slot 3 stores FIRST (rfc) before request 2."""
+    return f"slot[{j}].{pin}@t{t}"
+
+
 def hook_flag(field: str, t: int) -> str:
     """``bundle`` -> ``hook.bundle@t2``; ``present``/``clsact`` -> ``dev.<field>@t2``."""
     return f"hook.{field}@t{t}" if field == "bundle" else f"dev.{field}@t{t}"
@@ -55,6 +61,16 @@ def link_state(i: int, t: int) -> str:
 
 def link_prog(i: int, t: int) -> str:
     return f"link[{i}].prog@t{t}"
+
+
+def link_pin(i: int, pin: str, t: int) -> str:
+    """``link[1].first@t2``: link 1 stores FIRST (rfc) before request 2."""
+    return f"link[{i}].{pin}@t{t}"
+
+
+def ghost(i: int, what: str, t: int) -> str:
+    """``ghost.first[2]@t3``: BMC ghost state of program 2 (STAYS-FIRST)."""
+    return f"ghost.{what}[{i}]@t{t}"
 
 
 def req(k: int, field: str) -> str:

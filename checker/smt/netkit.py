@@ -30,6 +30,9 @@ from .core import (ERRNOS, FD_NONE, Req as _CoreReq, State, Tracked, empty_hook,
 from .linux import _fd_checks, attach_core, detach_core
 
 NAME = "netkit"
+# Its proofs are its own (netkit worlds: pairs, the device a request names),
+# not checker.smt.equiv / bmc's, which build veth worlds (checker.smt.proofs).
+PROOFS = "checker.smt.netkit_verify"
 TABLE = dict(DIALECT.rules)
 RULE_LIST = tuple(sorted(TABLE))
 TGT_PRIMARY, TGT_PEER, TGT_VETH, TGT_MISSING = 0, 1, 2, 3
@@ -158,6 +161,10 @@ def encode(op: str, k: int, pre: State, post: State, r: Req, ch: Chain = None) -
         raise ValueError(f"unknown op {op!r} (known: {', '.join(OPS + TCX_OPS)})")
     # (linux's encoders make a linux.Chain when given none: this dialect's table and removal)
     return ENCODERS[op](k, pre, post, r, ch or Chain(k, pre, post, r))
+
+
+def state(t: int, size: int) -> State:
+    return State(t, size)
 
 
 def wellformed(pre: State, n_max: int) -> list:

@@ -30,3 +30,12 @@ def executor_with_after_off_by_one(name: str):
 
     core._pos_rel = pos_rel
     return SimpleNamespace(step=make_step(linux.ops(core.Core())), hooks=linux.hooks)
+
+
+def rfc_executor_with_prepend_past_first(name: str):
+    """The rfc unit where a prepend (BEFORE, no relative) anchors on the
+    head even when it holds FIRST (bpf_mprog_first_reg() not skipping pins)."""
+    from checker.exec import rfc
+    buggy = _copy(rfc, name)
+    buggy.first_reg = lambda slots: slots[0][0] if slots else None
+    return buggy

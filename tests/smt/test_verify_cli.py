@@ -22,7 +22,7 @@ def _few_ops(monkeypatch, **kw):
     from checker import smt
     real = smt.verify_equivalence
     monkeypatch.setattr(smt, "verify_equivalence",
-                        lambda n, t: real(n, t, ops=("query", "clsact_del"), **kw))
+                        lambda n, t, **d: real(n, t, ops=("query", "clsact_del"), **kw, **d))
 
 
 def test_proved_exits_0(capsys, monkeypatch):
@@ -36,7 +36,7 @@ def test_unknown_exits_3(capsys, monkeypatch):
     from checker import smt
     from checker.smt.equiv import Report
     monkeypatch.setattr(smt, "verify_equivalence",
-                        lambda n, t: [Report("equivalence", "attach", "x", "unknown", n, detail="timeout")])
+                        lambda n, t, **d: [Report("equivalence", "attach", "x", "unknown", n, detail="timeout")])
     assert _run("--only", "equivalence", "--n-max", "1", "--timeout", "0.001", "--json") == 3
     rep = json.loads(capsys.readouterr().out)["reports"]
     assert [r["status"] for r in rep] == ["unknown"]
@@ -59,8 +59,35 @@ def test_violation_exits_1_and_writes_the_counterexample(tmp_path, monkeypatch, 
     from checker.smt.equiv import Report
     script = "dialect linux\ndev_add veth0 => ok\nquery veth0 ingress => ok count 0 rev 1 []\n"
     bad = Report("equivalence", "attach", "x", "violated", 1, script=script)
-    monkeypatch.setattr(smt, "verify_equivalence", lambda n, t: [bad])
+    monkeypatch.setattr(smt, "verify_equivalence", lambda n, t, **d: [bad])
     assert _run("--only", "equivalence", "--n-max", "1", "--out", str(tmp_path)) == 1
     assert "dev_add veth0 => ok" in capsys.readouterr().out
     assert (tmp_path / "counterexample-1.mprog").read_text() == script
     assert json.loads((tmp_path / "counterexample-1.json").read_text())["steps"]
+
+
+def test_dialect_option(capsys, monkeypatch):
+    _few_ops(monkeypatch)
+    assert _run("--dialect", "rfc", "--only", "equivalence", "--n-max", "2") == 0
+    out = capsys.readouterr().out
+    assert "mprog verify (rfc)" in out and "proved    coverage:query:exactly-one-rule N=2" in out
+    from checker.cli import main
+    assert main(["verify", "--dialect", "rfx"]) == 2
+    err = capsys.readouterr().err
+    assert "--dialect" in err and "dialect 'rfx' has no z3 encoding (encoded: linux, rfc" in err
+
+
+def test_expected_refutation_exits_0_and_is_printed(capsys, monkeypatch, tmp_path):
+    from checker import smt
+    from checker.smt.equiv import Report
+    script = "dialect rfc\ndev_add veth0 => ok\nquery veth0 ingress => ENOENT\n"
+    monkeypatch.setattr(smt, "check_invariants", lambda d, t, **kw: [
+        Report("contrast", "induction", "NO-LOCKOUT", "refuted", 63, script=script)])
+    assert _run("--dialect", "rfc", "--only", "invariants", "--out", str(tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "refuted as expected, NO-LOCKOUT (rfc does not have it):" in out and "ENOENT" in out
+    assert (tmp_path / "refuted-NO-LOCKOUT.mprog").read_text() == script
+    monkeypatch.setattr(smt, "check_invariants", lambda d, t, **kw: [
+        Report("contrast", "induction", "NO-LOCKOUT", "unrefuted", 63, detail="no counterexample")])
+    assert _run("--dialect", "rfc", "--only", "invariants") == 1
+    assert "expected to fail in rfc and did not" in capsys.readouterr().out
