@@ -45,6 +45,10 @@ def rule_code(rule: str) -> int:
     return core.rule_code(LINUX, rule)
 
 
+_DEV_MISSING = {"attach": "attach/dev-missing", "link_create": "link_create/dev-missing",
+                "detach": "detach/dev-missing"}
+
+
 class Chain(core.Chain):
     """The linux decision chain: its rule table, and the core checks whose
     place kernel history moved (a delta dialect's Chain overrides them, as
@@ -66,6 +70,14 @@ class Chain(core.Chain):
 
     def check_fetch(self, idx) -> None:
         """Before the victim at ``idx`` is read: nothing on mainline."""
+
+    def check_device(self, op: str) -> None:
+        """The device lookup of attach / link_create / detach (tcx: the device
+        must exist; a detach needs a bundle too).  netkit's is
+        netkit_dev_fetch() (checker.smt.netkit)."""
+        self.check(_DEV_MISSING[op], z3.Not(self.pre.present))
+        if op == "detach":
+            self.check("detach/no-entry", z3.Not(self.pre.bundle))
 
     def settle_removal(self, removed) -> None:
         """After a removal (``removed``: its success): hook/free-when-empty
@@ -200,7 +212,7 @@ def attach(k, pre, post, r, ch=None) -> Chain:
     R = r.replace
     ch.check("attach/flags-mask", r.stray)
     _fd_checks(ch, r.prog_fd, r.prog_cls, "attach/prog-fd-closed", "attach/prog-not-prog", "attach/prog-type")
-    ch.check("attach/dev-missing", z3.Not(pre.present))
+    ch.check_device("attach")
     _fd_checks(ch, r.repl_fd, r.repl_cls, "attach/replace-fd-closed", "attach/replace-not-prog",
                "attach/replace-type", when=R)
     return attach_core(k, pre, post, r, z3.IntVal(0), r.old, ch)
@@ -212,7 +224,7 @@ def link_create(k, pre, post, r, ch=None) -> Chain:
     ch = ch or Chain(k, pre, post, r)
     _fd_checks(ch, r.prog_fd, r.prog_cls, "link_create/prog-fd-closed", "link_create/prog-not-prog",
                "link_create/prog-type")
-    ch.check("link_create/dev-missing", z3.Not(pre.present))
+    ch.check_device("link_create")
     return attach_core(k, pre, post, r, r.owner, z3.IntVal(0), ch)
 
 
@@ -222,8 +234,7 @@ def detach(k, pre, post, r, ch=None) -> Chain:
     ch.check("detach/flags-mask", r.stray)
     _fd_checks(ch, r.prog_fd, r.prog_cls, "detach/prog-fd-closed", "detach/prog-not-prog",
                "detach/prog-type", when=r.prog_fd != FD_NONE)
-    ch.check("detach/dev-missing", z3.Not(pre.present))
-    ch.check("detach/no-entry", z3.Not(pre.bundle))
+    ch.check_device("detach")
     return detach_core(k, pre, post, r, r.prog, z3.IntVal(0), "detach/remove", ch)
 
 

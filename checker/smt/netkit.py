@@ -7,7 +7,8 @@ there exactly while the pair is; ``clsact`` plays no part).  A request
 names a device, described by ``req.target``: the pair's primary (TGT_PRIMARY:
 the request reaches the hook), its peer (EACCES), a veth (ENXIO) or no device
 (ENODEV; a deleted pair's devices are gone too).  Between the prelude and the
-bpf_mprog core (linux's, unchanged) sits netkit_dev_fetch(); detach on an
+bpf_mprog core (linux's, unchanged) sits netkit_dev_fetch() (the Chain's
+check_device, where tcx looks the device up); detach on an
 empty hook stops before the core; a query of an empty hook answers revision
 1 while the core's guards compare with the real revision; a removal keeps
 the bundle (revision + 1, also when the hook empties); deleting the primary
@@ -25,9 +26,7 @@ import z3
 from ..dialects.linux import MPROG_MAX, QUERY_DEFAULT_COUNT
 from ..dialects.netkit import DIALECT
 from . import core, linux, names
-from .core import (ERRNOS, FD_NONE, Req as _CoreReq, State, Tracked, empty_hook,  # noqa: F401
-                   errno_code, same)
-from .linux import _fd_checks, attach_core, detach_core
+from .core import ERRNOS, Req as _CoreReq, State, empty_hook, errno_code, same  # noqa: F401
 
 NAME = "netkit"
 # Its proofs are its own (netkit worlds: pairs, the device a request names),
@@ -57,6 +56,13 @@ class Chain(linux.Chain):
     bundle (netkit/keep-when-empty)."""
     TABLE = TABLE
 
+    def check_device(self, op: str) -> None:
+        """netkit_dev_fetch() where tcx looks the device up; a detach on an
+        empty hook stops here, before the core (no active entry)."""
+        fetch(self)
+        if op == "detach":
+            self.check("netkit/detach-empty", self.pre.n == 0)
+
     def settle_removal(self, removed) -> None:
         pre, post = self.pre, self.post
         self.effect("netkit/keep-when-empty", removed,
@@ -75,34 +81,6 @@ def fetch(ch: Chain) -> None:
     ch.check("netkit/dev-missing", gone)
     ch.check("netkit/not-netkit", r.target == TGT_VETH)
     ch.check("netkit/not-primary", r.target == TGT_PEER)
-
-
-def attach(k, pre, post, r, ch=None) -> Chain:
-    ch = ch or Chain(k, pre, post, r)
-    ch.check("attach/flags-mask", r.stray)
-    _fd_checks(ch, r.prog_fd, r.prog_cls, "attach/prog-fd-closed", "attach/prog-not-prog", "attach/prog-type")
-    fetch(ch)
-    _fd_checks(ch, r.repl_fd, r.repl_cls, "attach/replace-fd-closed", "attach/replace-not-prog",
-               "attach/replace-type", when=r.replace)
-    return attach_core(k, pre, post, r, z3.IntVal(0), r.old, ch)
-
-
-def link_create(k, pre, post, r, ch=None) -> Chain:
-    ch = ch or Chain(k, pre, post, r)
-    _fd_checks(ch, r.prog_fd, r.prog_cls, "link_create/prog-fd-closed", "link_create/prog-not-prog",
-               "link_create/prog-type")
-    fetch(ch)
-    return attach_core(k, pre, post, r, r.owner, z3.IntVal(0), ch)
-
-
-def detach(k, pre, post, r, ch=None) -> Chain:
-    ch = ch or Chain(k, pre, post, r)
-    ch.check("detach/flags-mask", r.stray)
-    _fd_checks(ch, r.prog_fd, r.prog_cls, "detach/prog-fd-closed", "detach/prog-not-prog",
-               "detach/prog-type", when=r.prog_fd != FD_NONE)
-    fetch(ch)
-    ch.check("netkit/detach-empty", pre.n == 0)
-    return detach_core(k, pre, post, r, r.prog, z3.IntVal(0), "detach/remove", ch)
 
 
 def query(k, pre, post, r, ch=None) -> Chain:
@@ -147,7 +125,7 @@ def netkit_add(k, pre, post, r, ch=None) -> Chain:
 
 # -- ops ---------------------------------------------------------------------
 
-ENCODERS = {"attach": attach, "link_create": link_create, "detach": detach,
+ENCODERS = {"attach": linux.attach, "link_create": linux.link_create, "detach": linux.detach,
             "link_detach": linux.link_detach, "close": linux.close, "link_update": linux.link_update,
             "query": query, "load": linux.load, "dev_del": dev_del, "netkit_add": netkit_add}
 OPS = tuple(ENCODERS)                                  # on a netkit hook
