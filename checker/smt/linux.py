@@ -298,19 +298,29 @@ def close(k, pre, post, r, ch=None) -> Chain:
     return detach_core(k, pre, post, r, r.prog, r.owner, "close/link", ch)
 
 
-def query(k: int, pre: State, post: State, r: Req, ch: Chain = None) -> Chain:
-    """spec/linux/query.md; a hook without a bundle is the empty hook at revision 1."""
-    ch = ch or Chain(k, pre, post, r)
+def query_answer(pre: State, post: State, r: Req) -> tuple:
+    """(the caller's array size, what a query that reaches the hook writes
+    back): the count, the revision, the first entries; nothing changes."""
     cap = z3.If(r.has_count, r.qcap, QUERY_DEFAULT_COUNT)
     # bpf_mprog_query() lists at most bpf_mprog_max() entries (its loop bound).
     listed = z3.If(pre.n > MPROG_MAX, MPROG_MAX, pre.n)
     shown = z3.If(cap == 0, 0, z3.If(cap < listed, cap, listed))
-    out = z3.And(same(pre, post), r.q_count == pre.n, r.q_rev == pre.rev, r.q_shown == shown)
+    return cap, z3.And(same(pre, post), r.q_count == pre.n, r.q_rev == pre.rev, r.q_shown == shown)
+
+
+def empty_answer(pre: State, post: State, r: Req) -> z3.BoolRef:
+    """A query answered as a hook without a bundle: count 0 at revision 1."""
+    return z3.And(same(pre, post), r.q_count == 0, r.q_rev == 1, r.q_shown == 0)
+
+
+def query(k: int, pre: State, post: State, r: Req, ch: Chain = None) -> Chain:
+    """spec/linux/query.md; a hook without a bundle is the empty hook at revision 1."""
+    ch = ch or Chain(k, pre, post, r)
+    cap, out = query_answer(pre, post, r)
     ch.check("query/flags-unknown", r.qf_unknown)
     ch.check("query/dev-missing", z3.Not(pre.present))
     ch.check("query/flags-nonzero", z3.Or(r.qf_effective, r.attach_flags))
-    ch.check("query/no-entry", z3.Not(pre.bundle), z3.And(same(pre, post), r.q_count == 0, r.q_rev == 1,
-                                                            r.q_shown == 0))
+    ch.check("query/no-entry", z3.Not(pre.bundle), empty_answer(pre, post, r))
     ch.check("query/truncated", z3.And(cap > 0, pre.n > 0, cap < pre.n), out)
     ch.check("query/ok", z3.BoolVal(True), out)
     ch.terms.update(cap=cap)
