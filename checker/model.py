@@ -83,6 +83,10 @@ class Step:
     parent: str | None = None
     expected_attach_type: str | None = None
     prog_attach_flags: bool = False
+    # netkit_add (netkit dialect): ``dev`` is the primary, ``peer`` the peer
+    # device's name, ``mode`` the device mode (l2, l3; None = the kernel's default).
+    peer: str | None = None
+    mode: str | None = None
     expect: Expect | None = None
     # Source position (1-based line, column) for messages; not part of equality.
     line: int = field(default=0, compare=False)

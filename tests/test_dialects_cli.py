@@ -177,7 +177,7 @@ def test_max_states_stops_the_search():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (("linux", "bsd"), "dialect 'bsd' is not implemented (known: linux, rfc, linux-6.6-rc, cgroup)"),
+    (("linux", "bsd"), "dialect 'bsd' is not implemented (known: linux, rfc, linux-6.6-rc, netkit, cgroup)"),
     (("linux", "linux", "--depth", "0"), "--depth must be from 1 to 8, not 0"),
     (("linux", "linux", "--max-states", "0"), "--max-states must be >= 1, not 0"),
 ])
@@ -185,3 +185,25 @@ def test_bad_arguments_exit_2(argv, message):
     code, out, err = mprog("dialects", "diff", *argv)
     assert code == 2 and out == ""
     assert message in err and "Traceback" not in err
+
+
+def test_diff_linux_netkit_compares_the_primary_hook_with_ingress():
+    """netkit's own hook (Dialect.diff_hook: primary, on a netkit_add pair)
+    against linux's ingress: the empty-detach order, the revision that
+    survives an empty period, and the empty-query quirk; every script
+    replays on its dialect, netkit's written with netkit's requests."""
+    report = diff("linux", "netkit", depth=4)
+    assert report.point == "ingress (linux) / primary (netkit)"
+    found = _by_rules(report)
+    assert sorted(found) == [("attach/insert", "attach/insert"), ("detach/replace-flag", "netkit/detach-empty"),
+                             ("query/ok", "netkit/query-empty")]
+    kept = found[("attach/insert", "attach/insert")]   # attach, detach, attach: netkit's bundle kept counting
+    assert (kept.answers_a[-1].query.revision, kept.answers_b[-1].query.revision) == (2, 4)
+    for d in report.divergences:
+        assert d.steps_b[3].op == "netkit_add" and d.steps_a[3].op == "dev_add"
+        assert {s.dir for s in d.steps_b if s.dir} == {"primary"}
+        replays(render_script(d.script("a")))
+        replays(render_script(d.script("b")))
+    code, out, _ = mprog("dialects", "diff", "linux", "netkit")
+    assert code == 1 and "netkit: ENOENT  [netkit/detach-empty]" in out
+    assert "the netkit script (the requests as netkit writes them)" in out

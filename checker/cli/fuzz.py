@@ -38,7 +38,8 @@ def cmd_fuzz(args) -> int:
                     bar.update(task, completed=s.progress, req=s.requests,
                                div=1 if s.shrinking else s.divergences)
 
-                summary = run_campaign(args.seed, args.max_requests, args.time, progress, args.dialect)
+                summary = run_campaign(args.seed, args.max_requests, args.time, progress,
+                                       dialect=args.dialect)
     except BackendUnavailable as e:
         print(f"mprog: the kernel backend is unavailable: {e}", file=sys.stderr)
         return EXIT_BAD
@@ -99,7 +100,8 @@ def register(sub) -> None:
     f.add_argument("--dialect", default="linux", metavar="D",
                    help="the model's dialect (default linux); the running kernel must implement it: "
                         "linux (and its deltas) on tcx hooks of veth devices in a private netns, "
-                        "cgroup on cgroup programs in a private cgroup v2 subtree")
+                        "netkit on netkit pairs and veth (a kernel with netkit, e.g. in the guests of "
+                        "mprog matrix --fuzz), cgroup on cgroup programs in a private cgroup v2 subtree")
     f.add_argument("--max-requests", type=count, default=20000, metavar="N",
                    help="stop after N kernel requests (default 20000)")
     f.add_argument("--time", type=positive_seconds, default=300.0, metavar="S",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
@@ -25,6 +26,11 @@ class Dialect:
     executor: str                     # module implementing it in checker.exec
     encoding: Optional[str] = None    # module implementing it in checker.smt (None: not encoded)
     kernel: Optional[str] = None      # kernel feature the live backend needs (None: no kernel runs it)
+    since: tuple = ()                 # the first kernel release it describes, e.g. (6, 6); () = none
+    # The hook ``mprog dialects diff`` compares this dialect on when the other
+    # dialect has no such attach point: (attach point, the request that makes
+    # its device, e.g. ("primary", "netkit_add")); None: an attach point both share.
+    diff_hook: Optional[tuple] = None
     parent: Optional[str] = None
     changed: frozenset = frozenset()
     query_flags: bool = False         # queries report per-slot stored flags (rfc)
@@ -47,6 +53,14 @@ class Dialect:
                                    parent=self.name, rules=rules, changed=frozenset(changed),
                                    **fields)
 
+    def describes(self, release: str) -> bool:
+        """Whether this dialect describes the kernel whose ``uname -r`` is
+        ``release`` (its version from ``since`` on, on a kernel with the
+        feature): a kernel it describes must run it, any other kernel's
+        backend refuses it."""
+        version = release_version(release)
+        return bool(self.kernel and self.since and version is not None and version >= self.since)
+
     def directive_flags(self, *kinds: str) -> tuple:
         """The flags with which an application implements a program's
         directives (grammar/directives.lark) on attach in this dialect:
@@ -68,3 +82,13 @@ class Dialect:
         if mod is None:
             raise LookupError(f"dialect {self.name!r} has no {layer}")
         return importlib.import_module(mod)
+
+
+def release_version(release: str) -> Optional[tuple]:
+    """The version numbers at the start of a ``uname -r`` string:
+    "6.12.117+deb12-amd64" -> (6, 12, 117), "6.1.0-57-amd64" -> (6, 1, 0);
+    None if it does not start with one."""
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", release)
+    if m is None:
+        return None
+    return tuple(int(x) for x in m.groups() if x is not None)

@@ -163,5 +163,6 @@ DIALECT = Dialect(
     executor="checker.exec.linux",
     encoding="checker.smt.linux",
     kernel="tcx",
+    since=(6, 6),
     spec="spec/linux",
 )

@@ -49,12 +49,23 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class NetkitEnd:
+    """A device's place in a netkit pair (netkit dialect): the primary or the
+    peer, and the name of the other device."""
+    primary: bool
+    other: str
+
+
+@dataclass(frozen=True, slots=True)
 class Device:
     """A network device and its hooks, keyed by attach point (tcx: ingress,
-    egress).  An attach point absent from ``hooks`` has no bundle."""
+    egress; a netkit primary also keeps its pair's netkit bundles under
+    primary and peer).  An attach point absent from ``hooks`` has no bundle.
+    ``netkit``: the device's place in a netkit pair, None for a veth."""
     present: bool = True
     clsact: bool = False
     hooks: Mapping[str, Hook] = field(default_factory=dict)
+    netkit: Optional[NetkitEnd] = None
 
     def hook(self, point: str) -> Optional[Hook]:
         return self.hooks.get(point)
@@ -65,7 +76,7 @@ class Device:
             hooks.pop(point, None)
         else:
             hooks[point] = hook
-        return Device(self.present, self.clsact, hooks)
+        return Device(self.present, self.clsact, hooks, self.netkit)
 
 
 def _namespace_devices() -> Map:

@@ -5,9 +5,9 @@ kernel can show (``checker.diff.observable``).
 ``run_campaign`` is deterministic for a seed (as long as the time limit does
 not cut it short): hypothesis runs with ``@seed(seed)``, no example database
 and no derandomisation.  Every sequence runs on a fresh :class:`Executor` and
-a fresh kernel backend of the dialect (tcx: its own network namespace;
-cgroup: its own cgroup subtree).  The sequence strategy is the kernel
-target's (``STRATEGIES``).  On a divergence
+a fresh kernel backend of the dialect (tcx and netkit: its own network
+namespace; cgroup: its own cgroup subtree).  The sequence strategy is the
+kernel target's (``STRATEGIES``).  On a divergence
 hypothesis shrinks the sequence; the minimal one is returned in the summary.
 
 The library never prints; progress is reported through ``on_progress``.
@@ -35,6 +35,7 @@ FULL_HOOK_ONE_IN = 10
 # Dialect.kernel -> sequences(full) of that kernel target.
 STRATEGIES = {
     "tcx": lambda full: tcx_strategies.sequences(full_hook=full),
+    "netkit": lambda full: tcx_strategies.sequences(full_hook=full, dialect="netkit"),
     "cgroup": lambda full: cgroup_strategies.sequences(full_list=full),
 }
 # Fewer than the mean requests per sequence: rounds rarely overshoot in examples.
@@ -62,7 +63,7 @@ class Summary:
     divergences: int = 0               # 0 or 1
     minimal: Optional[Divergent] = None
     rules_covered: set = field(default_factory=set)
-    rules_total: int = 0               # rules of the dialect
+    rules_total: int = 0
     kernel_seconds: float = 0.0        # time spent inside KernelBackend.apply
     elapsed: float = 0.0
     shrinking: bool = False
@@ -127,7 +128,7 @@ def run_campaign(seed: int, max_requests: int, time_limit_s: float,
                  on_progress: Optional[Callable[[Summary], None]] = None,
                  dialect: str = "linux") -> Summary:
     """Fuzz ``dialect``'s model against the kernel target that implements it
-    (tcx: linux and its deltas; cgroup) until ``max_requests`` kernel
+    (tcx: linux and its deltas; netkit; cgroup) until ``max_requests`` kernel
     requests or ``time_limit_s`` seconds are used up, or a divergence is
     found (then shrunk).  Raises BackendUnavailable if that backend cannot
     run here, or no kernel target implements ``dialect``."""

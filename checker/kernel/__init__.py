@@ -1,16 +1,19 @@
 """Live-kernel backends: bpf(2) on tcx hooks of veth devices in a private
-network namespace (backend.py), and on cgroup programs in a private cgroup v2
-subtree (cgroup.py).  ``kernel_backend(dialect)`` opens the one the dialect
-runs on; ``kernel_available()`` / ``cgroup_available()`` return None when it
-can run here, else the reason it cannot."""
+network namespace (backend.py), on netkit pairs beside them (netkit.py), and
+on cgroup programs in a private cgroup v2 subtree (cgroup.py).
+``kernel_backend(dialect)`` opens the one the dialect runs on;
+``available(dialect)`` is None when it can run here, else the reason it
+cannot (``kernel_available()``: the tcx probe; ``netkit_available()``,
+``cgroup_available()``)."""
 from __future__ import annotations
 
 from .. import dialects
 from .backend import KernelBackend, kernel_available
 from .cgroup import CgroupBackend, cgroup_available
+from .netkit import NetkitBackend, netkit_available
 
 # Dialect.kernel -> the backend class driving that kernel feature.
-BACKENDS = {KernelBackend.KERNEL: KernelBackend, CgroupBackend.KERNEL: CgroupBackend}
+BACKENDS = {B.KERNEL: B for B in (KernelBackend, NetkitBackend, CgroupBackend)}
 
 
 def backend_class(dialect: str = "linux") -> type:
@@ -25,10 +28,10 @@ def backend_class(dialect: str = "linux") -> type:
 
 def kernel_dialect(dialect: str = "linux"):
     """The dialect if a kernel backend runs it; BackendUnavailable saying
-    which dialects the running kernel implements otherwise (decided from the
+    which dialects the kernel backends implement otherwise (decided from the
     registry alone, before anything on the machine is touched)."""
     from .backend import _kernel_dialect
-    return _kernel_dialect(dialect, backend_class(dialect).KERNEL)
+    return _kernel_dialect(dialect)
 
 
 def kernel_backend(dialect: str = "linux") -> KernelBackend:
@@ -40,5 +43,5 @@ def available(dialect: str = "linux"):
     return backend_class(dialect).unavailable()
 
 
-__all__ = ["KernelBackend", "CgroupBackend", "kernel_available", "cgroup_available",
-           "kernel_backend", "kernel_dialect", "backend_class", "available"]
+__all__ = ["KernelBackend", "NetkitBackend", "CgroupBackend", "kernel_available", "netkit_available",
+           "cgroup_available", "kernel_backend", "kernel_dialect", "backend_class", "available"]

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .. import dialects
+from ..dialects.linux import ATTACH_TYPE as TCX_POINTS
 from ..dialects.linux import LOOPBACK, QUERY_DEFAULT_COUNT
 from ..errors import BackendUnavailable, SpecCrash
 from ..exec.tcx import shown_hook
@@ -62,10 +63,12 @@ class KernelBackend:
     """checker.backend.Backend on the running kernel (tcx hooks on veth).
 
     The attach target is an extension point: a subclass for another kernel
-    feature (``KERNEL``, a Dialect.kernel value; checker.kernel.cgroup) sets
-    up its own place in ``_open_target()`` (an object with ``entered()`` and
-    ``close()``, like NetNS), names targets in ``_target()``, and adds the
-    ops of its dialect as ``_op_<op>`` methods."""
+    feature (``KERNEL``, a Dialect.kernel value; checker.kernel.netkit,
+    checker.kernel.cgroup) has its own ``unavailable()`` probe, sets up its
+    own place in ``_open_target()`` (an object with ``entered()`` and
+    ``close()``, like NetNS), names targets in ``_target()`` and the hooks of
+    a device in ``_hook_points``, and adds the ops of its dialect as
+    ``_op_<op>`` methods."""
 
     name = "kernel"
     KERNEL = "tcx"
@@ -79,7 +82,7 @@ class KernelBackend:
         d = _kernel_dialect(dialect, self.KERNEL)
         reason = self.unavailable()
         if reason is not None:
-            raise BackendUnavailable(reason)
+            raise BackendUnavailable(f"{reason}; the {d.name} dialect describes {d.kernels}")
         self.dialect = dialect
         self._dialect = d
         self._flags = d.flags
@@ -121,6 +124,11 @@ class KernelBackend:
         if lo is None:
             raise OSError("the new namespace has no loopback device")
         self.devs[LOOPBACK] = _Dev(lo)
+
+    @staticmethod
+    def unavailable() -> Optional[str]:
+        """None if this backend can run here, else the reason it cannot."""
+        return kernel_available()
 
     # -- context manager ------------------------------------------------------
 
@@ -310,7 +318,7 @@ class KernelBackend:
             for name, d in self.devs.items():
                 if not d.present:
                     continue
-                for dir, at in self._attach_types.items():
+                for dir, at in self._hook_points(name).items():
                     q = bpf.prog_query(d.ifindex, at, QUERY_DEFAULT_COUNT)
                     if q.errno != OK:
                         raise SpecCrash(f"query of present device {name!r} {dir} failed: {q.errno}")
@@ -318,6 +326,10 @@ class KernelBackend:
                     if shown_hook(name, r):
                         res[(name, dir)] = r
         return res
+
+    def _hook_points(self, dev: str) -> dict:
+        """The attach points a query of device ``dev`` may name: the tcx ones."""
+        return TCX_POINTS
 
     # -- ops ------------------------------------------------------------------
 
@@ -409,21 +421,23 @@ class KernelBackend:
 
 # ---------------------------------------------------------------------------
 
-def _kernel_dialect(name: str, feature: str = "tcx") -> "dialects.Dialect":
-    """The dialect ``name`` if the kernel ``feature`` this backend drives
-    implements it; otherwise BackendUnavailable saying which dialects the
-    running kernel does implement."""
+def _kernel_dialect(name: str, feature: Optional[str] = None) -> "dialects.Dialect":
+    """The dialect ``name`` if a kernel implements it (and, given
+    ``feature``, the kernel feature a backend drives is the dialect's);
+    otherwise BackendUnavailable saying which dialects the kernel backends
+    implement.  It depends on the dialect alone, not on this machine."""
     try:
         d = dialects.get(name)
     except LookupError as e:
         raise BackendUnavailable(str(e)) from None
-    if d.kernel != feature:
-        if d.kernel is not None:
-            raise BackendUnavailable(f"dialect {name!r} runs on the {d.kernel} backend, not {feature}")
-        here = ", ".join(n for n, x in dialects.registry().items() if x.kernel == feature)
+    if d.kernel is None:
+        kernels = [n for n, x in dialects.registry().items() if x.kernel]
+        here = ", ".join(kernels[:-1]) + " and " + kernels[-1]
         raise BackendUnavailable(
-            f"the running kernel ({os.uname().release}) implements the {here} dialect, not "
-            f"{name!r} ({d.summary}; {d.kernels}); run {name!r} on the model backend")
+            f"the kernel backends implement the {here} dialects, not {name!r} ({d.summary}; "
+            f"{d.kernels}); run {name!r} on the model backend")
+    if feature is not None and d.kernel != feature:
+        raise BackendUnavailable(f"dialect {name!r} runs on the {d.kernel} backend, not the {feature} one")
     return d
 
 
@@ -485,7 +499,8 @@ def _probe() -> Optional[str]:
     finally:
         ns.close()
     if q.errno != OK:
-        return f"tcx query failed with {q.errno} (kernel without tcx, < 6.6?)"
+        return (f"the running kernel ({os.uname().release}) has no tcx: BPF_PROG_QUERY with attach "
+                f"type BPF_TCX_INGRESS ({bpf.BPF_TCX_INGRESS}) fails with {q.errno}")
     if q.revision != 1:
         return f"tcx query on an empty hook reports revision {q.revision}, not 1 (kernel < 6.6-rc6?)"
     return None

@@ -246,8 +246,34 @@ def _nl_errname(exc: BaseException) -> str:
     raise exc
 
 
+def _register_netkit_kind() -> None:
+    """Teach pyroute2 the IFLA_INFO_DATA of kind netkit
+    (include/uapi/linux/if_link.h, enum IFLA_NETKIT_*) through its link-kind
+    plugin interface: the peer's ifinfomsg nests as veth's VETH_INFO_PEER."""
+    from pyroute2.netlink import nla
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg, ifinfveth
+
+    if "netkit" in ifinfmsg.ifinfo.list_link_kind():
+        return
+
+    class netkit_data(nla):
+        prefix = "IFLA_NETKIT_"
+        nla_map = (("IFLA_NETKIT_UNSPEC", "none"),
+                   ("IFLA_NETKIT_PEER_INFO", "info_peer"),
+                   ("IFLA_NETKIT_PRIMARY", "uint8"),
+                   ("IFLA_NETKIT_POLICY", "uint32"),
+                   ("IFLA_NETKIT_PEER_POLICY", "uint32"),
+                   ("IFLA_NETKIT_MODE", "uint32"))
+
+        @staticmethod
+        def info_peer(self, *argv, **kwarg):
+            return ifinfveth
+
+    ifinfmsg.ifinfo.register_link_kind(module={"netkit": netkit_data})
+
+
 class Devices:
-    """veth pairs and clsact qdiscs inside one NetNS.  Model device names map
+    """veth pairs, netkit pairs and clsact qdiscs inside one NetNS.  Model device names map
     to generated interface names; the veth peer is invisible to the model."""
 
     def __init__(self, ns: NetNS, prefix: str = "mpc"):
@@ -292,6 +318,23 @@ class Devices:
         if ifx is None:
             return None, "ENODEV"
         return ifx, "ok"
+
+    def add_netkit(self, primary: str, peer: str, mode: int | None) -> tuple[tuple | None, str]:
+        """Create a netkit pair (RTM_NEWLINK kind netkit, the peer named in
+        IFLA_NETKIT_PEER_INFO; ``mode``: IFLA_NETKIT_MODE, None = the
+        kernel's default): ((primary ifindex, peer ifindex), "ok") or
+        (None, errno)."""
+        _register_netkit_kind()
+        p, q = self.ifname(primary), self.ifname(peer)
+        kw = {} if mode is None else {"mode": mode}
+        try:
+            self.ipr.link("add", ifname=p, kind="netkit", peer_info={"attrs": [["IFLA_IFNAME", q]]}, **kw)
+        except Exception as e:
+            return None, _nl_errname(e)
+        ip, iq = self.index(p), self.index(q)
+        if ip is None or iq is None:
+            return None, "ENODEV"
+        return (ip, iq), "ok"
 
     def index(self, ifname: str) -> int | None:
         try:

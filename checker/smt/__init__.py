@@ -22,6 +22,7 @@ from .bmc import CONTRASTS, INVARIANTS, check_invariants, invariant_table
 from .equiv import Report, encoding, own_proofs, verify_equivalence, verify_exhaustive
 
 
+
 def equivalence_rule_ids(dialect: str = "linux") -> frozenset:
     return encoding(dialect).rule_ids()
 

@@ -35,8 +35,9 @@ from . import names
 
 ERRNOS = ("ok", "EBADF", "EBUSY", "EEXIST", "EINVAL", "ENOENT", "ENOLINK", "ENOSPC",
           "EPERM", "ERANGE", "ESTALE", "ENODEV", "UNDEFINED",   # UNDEFINED: checker.model
-          "EACCES",                                             # rfc: replace off the edge
-          "EOPNOTSUPP")                                         # device/del-loopback
+          "EACCES",                                             # rfc: replace off the edge; netkit: the peer
+          "EOPNOTSUPP",                                         # device/del-loopback
+          "ENXIO")                                              # netkit: not a netkit device
 
 # Relative-object kinds (req.rel.kind): what relative_fd / relative_id names.
 REL_NONE, REL_RAW, REL_PROG, REL_LINK = 0, 1, 2, 3

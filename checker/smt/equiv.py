@@ -772,6 +772,8 @@ def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn
     (boundary-covering representatives) or "one"; ``rules``: only the
     classes of these rules (coverage is always checked)."""
     if (own := own_proofs(dialect)) is not None:
+        if getattr(own, "EQUIVALENCE_BY_EXHAUSTION", False):
+            raise ValueError(f"{dialect}'s equivalence is proved by exhaustion: verify_exhaustive()")
         return own.verify_equivalence(n_max, timeout_s, step_fn=step_fn, ops=ops, rules=rules)
     if not 0 <= n_max <= MPROG_MAX:
         raise ValueError(f"n_max must be from 0 to {MPROG_MAX} (the kernel maximum), not {n_max}")

@@ -11,7 +11,7 @@ import re
 
 from ..model import Expect, Raw
 from ..flags import canonical
-from .lexicon import (FLAG_RE, INT_RE, MODE_WORDS, NAME_RE, RESULT_RE, build_step, code_is_plain,
+from .lexicon import (FLAG_RE, INT_RE, MODE_WORDS, NAME_RE, NETKIT_MODES, RESULT_RE, build_step, code_is_plain,
                       entries_fields, is_attach_point, parse_int, target_key)
 
 _TOKEN = re.compile(r"=>|[\[\]@=|{}]|[^\s\[\]@=|{}]+")
@@ -251,6 +251,13 @@ def parse_line_fast(text: str, lineno: int):
             kw["parent"] = _name(t[3])
     elif op == "cgroup_del" and end == 2:
         kw, flags, fields = {"op": op, "cgroup": _name(t[1]), "line": lineno}, (), {}
+    elif op == "netkit_add" and end in (3, 5):
+        kw = {"op": op, "dev": _name(t[1]), "peer": _name(t[2]), "line": lineno}
+        if end == 5:
+            if t[3] != "mode" or t[4] not in NETKIT_MODES:
+                raise Reject
+            kw["mode"] = t[4]
+        flags, fields = (), {}
     elif op in ("link_detach", "close") and end == 2:
         key = "link" if op == "link_detach" else "prog"
         kw, flags, fields = {"op": op, key: _obj(t[1]), "line": lineno}, (), {}

@@ -29,7 +29,8 @@ _TERMINAL_NAMES = {
     "ID_KW": "'id'", "LINK_KW": "'link'", "DEV_ADD": "'dev_add'", "DEV_DEL": "'dev_del'",
     "CLSACT_ADD": "'clsact_add'", "CLSACT_DEL": "'clsact_del'",
     "CGROUP_POINT": "a cgroup attach point", "MODE": "'none', 'override' or 'multi'",
-    "FIRST_KW": "'first'", "LAST_KW": "'last'",
+    "FIRST_KW": "'first'", "LAST_KW": "'last'", "PRIMARY": "'primary'", "PEER": "'peer'",
+    "NETKIT_MODE": "'l2' or 'l3'",
 }
 
 
@@ -160,6 +161,9 @@ class _ToStep(lark.Transformer):
 
     def cgroup_del(self, c):
         return Step("cgroup_del", cgroup=str(c[0]), line=self.lineno)
+    def netkit_add(self, c):
+        return Step("netkit_add", dev=str(c[0]), peer=str(c[1]),
+                    mode=str(c[2]) if len(c) > 2 else None, line=self.lineno)
 
     def attach(self, c):
         return _with_options(Step("attach", prog=_obj(c[0]), **c[1], line=self.lineno), c[2:])

@@ -43,6 +43,10 @@ def render_step(s: Step) -> str:
         out.append(s.cgroup)
         if s.parent is not None:
             out += ["parent", s.parent]
+    elif s.op == "netkit_add":
+        out += [s.dev, s.peer]
+        if s.mode is not None:
+            out += ["mode", s.mode]
     elif s.op in ("link_detach",):
         out.append(_r(s.link))
     elif s.op == "close":

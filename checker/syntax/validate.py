@@ -4,9 +4,10 @@ the same ``file:line:col: message`` for the same mistake.
 
 Names are single-assignment: ``load`` declares a program, ``link_create`` a
 link (even if the kernel then refuses to create it), ``dev_add`` a device
-(which may be added again after ``dev_del``), ``cgroup_add`` a cgroup (which
-may be added again after ``cgroup_del``, in the same place of the
-hierarchy).  Every other use of a name must come after its declaration.  The
+(which may be added again after ``dev_del``), ``netkit_add`` two (either
+may be added again after ``dev_del``), ``cgroup_add`` a cgroup (which may be
+added again after ``cgroup_del``, in the same place of the hierarchy).
+Every other use of a name must come after its declaration.  The
 namespace's loopback ``lo`` is declared from the start (spec/linux/device.md).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from dataclasses import replace
 
 from .. import dialects
+from ..dialects import netkit
 from ..dialects.linux import LOOPBACK
 from ..errors import ERRNO_NAMES, BadInput
 from ..model import OK, UNDEFINED, Raw, Step
@@ -24,6 +26,9 @@ from .lexicon import CGROUP_POINT_RE, MODE_WORDS, NUMBER_TOKEN_RE
 ANSWERS = ERRNO_NAMES | {OK, UNDEFINED}   # what an expectation may name
 # The requests that carry a flag word (the script grammar's `flags=`).
 FLAG_OPS = frozenset(("attach", "detach", "link_create", "link_update"))
+# The requests that declare a device (netkit_add: two).
+DEVICE_ADDS = ("dev_add", "netkit_add")
+NETKIT_MODES = tuple(netkit.MODES)
 U32 = 1 << 32
 U64 = 1 << 64
 
@@ -99,9 +104,19 @@ class Validator:
     def _dev(self, s: Step, text) -> None:
         if s.dev is None:
             raise self._fail(f"'{s.op}' needs a device", s, text)
-        if s.op != "dev_add" and s.dev not in self.devs:
+        if s.op not in DEVICE_ADDS and s.dev not in self.devs:
+            adds = " or ".join(op for op in DEVICE_ADDS if op in self.dialect.ops)
             raise self._fail(f"unknown device {s.dev!r}" + did_you_mean(s.dev, self.devs)
-                             + "; declare it with dev_add first", s, text, s.dev)
+                             + f"; declare it with {adds} first", s, text, s.dev)
+
+    def _netkit_add(self, s: Step, text) -> None:
+        if not isinstance(s.peer, str):
+            raise self._fail("'netkit_add' needs a peer device name", s, text)
+        if s.mode is not None and s.mode not in NETKIT_MODES:
+            raise self._fail(f"unknown netkit mode {s.mode!r}" + did_you_mean(str(s.mode), NETKIT_MODES)
+                             + f" (known: {', '.join(NETKIT_MODES)})", s, text, s.mode)
+        for name in (s.dev, s.peer):
+            self.devs.setdefault(name, s.line)
 
     def _target(self, s: Step, text) -> None:
         """The attach target of a request, as the dialect names it."""
@@ -160,8 +175,10 @@ class Validator:
                                  + did_you_mean(str(s.dir), points), s, text, s.dir)
         if op in ("attach", "detach", "query", "link_create"):
             self._target(s, text)
-        elif op in ("dev_add", "dev_del", "clsact_add", "clsact_del"):
+        elif op in ("dev_add", "dev_del", "clsact_add", "clsact_del", "netkit_add"):
             self._dev(s, text)
+        if op != "netkit_add" and (s.peer is not None or s.mode is not None):
+            raise self._fail(f"'{op}' takes no {'peer' if s.peer is not None else 'mode'}", s, text)
         if s.flags and op not in FLAG_OPS:
             raise self._fail(f"'{op}' takes no flags", s, text, "flags")
         for f in s.flags:
@@ -213,6 +230,8 @@ class Validator:
             if s.cgroup is None:
                 raise self._fail("'cgroup_del' needs a cgroup name", s, text)
             self._cgroup(s, s.cgroup, text)
+        elif op == "netkit_add":
+            self._netkit_add(s, text)
         elif op == "close":
             ref = s.link if s.link is not None else s.prog
             if ref is None:

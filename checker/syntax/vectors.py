@@ -36,7 +36,8 @@ FORMAT = "mprog-vector"
 VERSION = 1
 _STEP_KEYS = ("op", "dev", "cgroup", "parent", "dir", "prog", "link", "type",
               "expected_attach_type", "flags", "relative", "replace", "expected_revision",
-              "old_prog", "count", "query_flags", "attach_flags", "prog_attach_flags", "expect")
+              "old_prog", "count", "query_flags", "attach_flags", "prog_attach_flags", "peer",
+              "mode", "expect")
 _EXPECT_KEYS = ("errno", "count", "revision", "progs", "links", "flags", "mode")
 _TOP_KEYS = ("format", "version", "dialect", "name", "description", "steps")
 _REF_KEYS = ("prog", "link", "relative", "replace", "old_prog")
@@ -231,7 +232,7 @@ def _step_from_json(d, line: int, col: int) -> Step:
     if not isinstance(op, str):
         raise _Bad(f"'op' must be one of {', '.join(dialects.all_ops())}, not {_short_repr(op)}")
     kw = {"op": op, "line": line, "column": col}
-    for k in ("dev", "cgroup", "parent", "dir", "type", "expected_attach_type"):
+    for k in ("dev", "cgroup", "parent", "dir", "type", "expected_attach_type", "peer", "mode"):
         if k in d:
             kw[k] = _name(d[k], k)
     for k in _REF_KEYS:
@@ -322,6 +323,9 @@ def step_to_json(s: Step) -> dict:
         d["count"] = s.count
     for k in ("query_flags", "attach_flags", "prog_attach_flags"):
         if getattr(s, k):
+            d[k] = getattr(s, k)
+    for k in ("peer", "mode"):
+        if getattr(s, k) is not None:
             d[k] = getattr(s, k)
     if s.expect is not None:
         e = {"errno": s.expect.errno}
