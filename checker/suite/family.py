@@ -137,6 +137,12 @@ class Tcx:
         """Attach points that behave alike, swapped to make a vector's twin."""
         return {self.points[0]: self.points[1], self.points[1]: self.points[0]}
 
+    def final_queries(self, steps: list) -> list:
+        """A query of every attach point of every device the vector names
+        (lo always), in a fixed order: the state after the request."""
+        devs = [LOOPBACK] + sorted({s.dev for s in steps if s.dev and s.dev != LOOPBACK})
+        return [Step("query", dev=d, dir=p) for d in devs for p in self.points]
+
     # -- objects ------------------------------------------------------------
 
     def objects(self, point: str) -> dict:
@@ -269,7 +275,7 @@ class Tcx:
         axis varies a few arguments over all their kinds with the rest fixed
         (the cross product of all arguments would repeat the same checks)."""
         for op in ("attach", "link_create", "detach", "link_update", "link_detach", "close",
-                   "query", "load", "dev_add", "dev_del", "clsact_add", "clsact_del"):
+                   "query", "load", "dev_add", "dev_del", "clsact_add", "clsact_del", "netkit_add"):
             if op in self.d.ops:
                 yield from getattr(self, "_" + op)(fx)
 
@@ -485,7 +491,93 @@ class Tcx:
         return self._dev_ops(fx, "clsact_del")
 
 
+class Netkit(Tcx):
+    """Tcx with netkit pairs (dialects whose ops include ``netkit_add``): the
+    tcx fixtures and requests, plus the same hook shapes on the ``primary``
+    attach point of a pair (``nk1``, its peer ``nk0``), requests addressed
+    through the peer device (EACCES) and through a device that is not
+    netkit (ENXIO), pair creation and deletion.  Twins swap primary and peer
+    as they swap ingress and egress."""
+    PRIMARY, PEER = "nk1", "nk0"
+
+    @staticmethod
+    def applies(d) -> bool:
+        return "netkit_add" in d.ops and Tcx.applies(d)
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.nk_points = [p for p in ("primary", "peer") if p in self.d.attach_points]
+
+    def mirror(self) -> dict:
+        return {**super().mirror(), self.nk_points[0]: self.nk_points[1], self.nk_points[1]: self.nk_points[0]}
+
+    def final_queries(self, steps: list) -> list:
+        out = super().final_queries(steps)
+        primaries = sorted({s.dev for s in steps if s.op == "netkit_add"})
+        return out + [Step("query", dev=d, dir=p) for d in primaries for p in self.nk_points]
+
+    def fixtures(self) -> list:
+        out = super().fixtures()
+        pair = (Step("netkit_add", dev=self.PRIMARY, peer=self.PEER),)
+        p = self.nk_points[0]
+        add = lambda *a, **k: out.append(self._netkit_fixture(pair, *a, point=p, **k))   # noqa: E731
+        add("nk-empty", "0", [])
+        add("nk-empty-rev3", "0", [], churn=True)
+        for key, slots in (("nk-p", [("p1", None)]), ("nk-l", [("p1", "l1")]),
+                           ("nk-pl", [("p1", None), ("p2", "l2")]),
+                           ("nk-ppp", [("p1", None), ("p2", None), ("p3", None)])):
+            add(key, str(len(slots)), slots)
+        for n, size in ((MPROG_MAX - 1, "max-1"), (MPROG_MAX, "max")):
+            fill = [(f"f{i}", None) for i in range(1, n - 2)]
+            add("nk-" + size, size, [("p1", None)] + fill + [("p2", None), ("p3", "l3")])
+        add("nk-gone", "2", [("p1", None), ("p2", "l2")], gone=True)
+        return out
+
+    def _netkit_fixture(self, pair: tuple, key: str, size: str, slots: list, *, point: str,
+                        churn: bool = False, gone: bool = False) -> Fixture:
+        fx = self._fixture(key, size, slots, point=point, dev=self.PRIMARY, churn=churn, gone=gone)
+        # The pair replaces dev_add; a netkit bundle exists from the pair's
+        # creation (an empty one is not "no bundle").
+        steps = pair + tuple(s for s in fx.steps if s.op != "dev_add")
+        hook = fx.hook if fx.hook in ("gone", "plain") else "netkit-empty"
+        return Fixture(fx.key, fx.size, hook, fx.dev, point, steps, fx.slots)
+
+    def requests(self, fx: Fixture) -> Iterator[Candidate]:
+        yield from super().requests(fx)
+        if fx.dev != self.PRIMARY:
+            return
+        # The same hook through the peer device (EACCES), through lo (not
+        # netkit: ENXIO), on the other netkit attach point.
+        for dev, point in ((self.PEER, fx.point), (LOOPBACK, fx.point), (fx.dev, self.nk_points[1])):
+            role = "peer-dev" if dev == self.PEER else "not-netkit" if dev == LOOPBACK else "other-point"
+            at = dict(dev=dev, dir=point)
+            hook = self._in_hook(fx)
+            for s in (Step("attach", prog="p4", **at), Step("link_create", link=NEW_LINK, prog="p4", **at),
+                      Step("detach", prog=hook[0] if hook else None, **at), Step("detach", **at),
+                      Step("query", **at), Step("query", count=0, **at)):
+                yield self._cand(fx, s, target=role, prog=_name(s.prog))
+
+    def _dev_ops(self, fx: Fixture, op: str) -> Iterator[Candidate]:
+        yield from super()._dev_ops(fx, op)
+        if fx.dev == self.PRIMARY and op in ("dev_del", "clsact_add", "clsact_del"):
+            yield self._cand(fx, Step(op, dev=self.PEER), dev="peer-dev")
+
+    def _netkit_add(self, fx: Fixture) -> Iterator[Candidate]:
+        if fx.dev == self.PRIMARY:
+            yield self._cand(fx, Step("netkit_add", dev=self.PRIMARY, peer="nk5"), dev="site")
+            yield self._cand(fx, Step("netkit_add", dev="nk4", peer=self.PEER), dev="peer-dev")
+        if fx.key in ("empty", "nk-empty", "nk-gone"):
+            for mode in (None, "l2", "l3"):
+                yield self._cand(fx, Step("netkit_add", dev="nk2", peer="nk3", mode=mode), dev=f"new-{mode or 'default'}")
+            yield self._cand(fx, Step("netkit_add", dev=LOOPBACK, peer="nk3"), dev="lo")
+
+
 def family(dialect: str) -> Optional[Tcx]:
-    """The scenario family that can set up ``dialect``'s requests, or None."""
+    """The scenario family that can set up ``dialect``'s requests, or None:
+    the first of the families (most specific first) that applies to the
+    dialect's record."""
     d = dialects.get(dialect)
-    return Tcx(dialect) if Tcx.applies(d) else None
+    for fam in (Netkit, Tcx):
+        if fam.applies(d):
+            return fam(dialect)
+    return None

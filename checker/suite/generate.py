@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from .. import __version__, dialects
-from ..dialects.linux import LOOPBACK
 from ..exec import Executor
 from ..model import OK, UNDEFINED, Script, Step
 from ..syntax.render import render_step
@@ -108,13 +107,6 @@ def _tag(run: Run, dims: dict, sel) -> list:
 
 # -- building one vector ----------------------------------------------------
 
-def _final_queries(fam: Tcx, steps: list) -> list:
-    """A query of every attach point of every device the vector names (lo
-    always), in a fixed order."""
-    devs = [LOOPBACK] + sorted({s.dev for s in steps if s.dev and s.dev != LOOPBACK})
-    return [Step("query", dev=d, dir=p) for d in devs for p in fam.points]
-
-
 def _build(fam: Tcx, run: Run) -> list:
     c = run.cand
     fx = c.fixture
@@ -144,7 +136,8 @@ def _describe(fam: Tcx, fx: Fixture, rule: str, op: str, errno: str, target: Ste
                  + " ".join(p + (f"@{l}" if l else "") for p, l, _ in shown[-2:]))
     hook = {"nobundle": "no bundle yet", "clsact": "empty, held by a clsact qdisc",
             "plain": f"[{slots}]", "plain-clsact": f"[{slots}], clsact qdisc",
-            "gone": f"[{slots}] before the device was deleted"}[fx.hook]
+            "gone": f"[{slots}] before the device was deleted",
+            "netkit-empty": "empty (a netkit bundle exists from the pair's creation)"}[fx.hook]
     return (f"Rule {rule} ({errno}) decides {op} here ({chapter}). The hook: {fx.dev} {dir}, {hook}. "
             f"The request under test: {render_step(replace(target, expect=None))}.")
 
@@ -167,7 +160,7 @@ def make_vector(fam: Tcx, run: Run, path: str, name: str, swap: dict = None) -> 
     outs = [ex.apply(s) for s in steps]
     undefined = outs[target].errno == UNDEFINED
     if not undefined:
-        tail = _final_queries(fam, steps)
+        tail = fam.final_queries(steps)
         outs += [ex.apply(s) for s in tail]
         steps += tail
     for i, (s, o) in enumerate(zip(steps, outs)):

@@ -53,7 +53,8 @@ def _unit(dialect: str):
     d = dialects.get(dialect)
     if d.encoding is None or importlib.util.find_spec(d.encoding) is None:
         return None
-    return d.unit("encoding")
+    E = d.unit("encoding")
+    return E if hasattr(E, "domain") else None
 
 
 def encoded_pairs(dialect: str):

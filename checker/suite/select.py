@@ -87,6 +87,7 @@ def _dims(fam: Tcx) -> dict:
         "qflags": (("qflags",), lambda c: c.part("qflags")),
         "dev": (("dev",), lambda c: c.part("dev")),
         "type": (("type",), lambda c: c.part("type")),
+        "target": (("target",), lambda c: c.part("target")),
     }
 
 
