@@ -147,7 +147,8 @@ class Matrix:
 
 def _outcome(answer: list) -> Outcome:
     errno, q = answer
-    return Outcome(errno, query=None if q is None else QueryResult(q[0], q[1], tuple(q[2]), tuple(q[3])))
+    return Outcome(errno, query=None if q is None else QueryResult(q[0], q[1], tuple(q[2]), tuple(q[3]),
+                                                                   tuple(q[4]), q[5]))
 
 
 def expand(paths: list) -> list:
