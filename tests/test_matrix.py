@@ -202,6 +202,9 @@ def test_differences_counts_and_refusals():
 def test_expand_takes_directories():
     got = expand([str(REPO / "tests" / "scripts" / "netkit"), str(REPO / "examples" / "tour.mprog")])
     assert len(got) == 8 and got[-1].endswith("examples/tour.mprog") and all(os.path.isabs(p) for p in got)
+    # A directory and a glob over it (CI's matrix step names both): each file once.
+    twice = expand([str(REPO / "tests" / "scripts" / "netkit"), *got[:3]])
+    assert twice == got[:7]
 
 
 # -- the command line ----------------------------------------------------------

@@ -152,7 +152,8 @@ def _outcome(answer: list) -> Outcome:
 
 
 def expand(paths: list) -> list:
-    """Files, and the .mprog / .json files under each directory (sorted)."""
+    """Files, and the .mprog / .json files under each directory (sorted),
+    each once."""
     out = []
     for p in paths:
         if os.path.isdir(p):
@@ -160,7 +161,8 @@ def expand(paths: list) -> list:
                 out += sorted(os.path.join(d, n) for n in names if n.endswith((".mprog", ".json")))
         else:
             out.append(p)
-    return [os.path.abspath(p) for p in out]
+    # Once each: a glob and a directory may name the same file.
+    return list(dict.fromkeys(os.path.abspath(p) for p in out))
 
 
 def model_files(paths: list) -> list:
