@@ -275,3 +275,25 @@ def test_plan_from_a_live_cgroup_is_read_only_and_replays_on_the_kernel():
                for l in lines)
     assert "# verified on the kernel backend: final [mon lb fw policer] rev 7" in lines
     assert any(l.startswith("#   lb = prog id ") and ", owned by link" in l for l in lines)
+
+
+def test_requests_are_recorded_at_the_source():
+    """test_zz_nothing_left.py relies on created.py's record of every bpf(2)
+    attach, detach and link create and every cgroup directory made or
+    removed: each request of a backend is recorded with its cgroup's path."""
+    from created import Created
+    n = len(Created.cgroup_requests)
+    with CgroupBackend("cgroup") as kb:
+        base = kb._ns.base
+        do(kb, "cgroup_add", cgroup="a")
+        do(kb, "load", prog="p")
+        do(kb, "attach", prog="p", flags=("ALLOW_MULTI",), **EG)
+        do(kb, "link_create", link="l", prog="p", **EG)
+        do(kb, "detach", prog="p", **EG)
+        do(kb, "cgroup_del", cgroup="a")
+        do(kb, "attach", "ENOENT", prog="p", **EG)          # the removed cgroup's fd
+    a = os.path.join(base, "cg-a")
+    assert Created.cgroup_requests[n:] == [(bpf.BPF_PROG_ATTACH, a), (bpf.BPF_LINK_CREATE, a),
+                                           (bpf.BPF_PROG_DETACH, a), (bpf.BPF_PROG_ATTACH, a)]
+    assert base in Created.cgroups_made and a in Created.cgroups_made
+    assert a in Created.cgroups_removed and base in Created.cgroups_removed
