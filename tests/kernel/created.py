@@ -28,6 +28,7 @@ class Created:
     subtrees: list = []
     cgroups_made: list = []        # directories this process created under the cgroup2 mount
     cgroups_removed: list = []     # directories it removed there (successfully)
+    orphans_removed: list = []     # of those, the ones sweep_orphans removed (dead runs' subtrees)
     cgroup_requests: list = []     # (bpf command, cgroup path) of every attach/detach/link create
 
 
@@ -52,8 +53,11 @@ def record():
     """Wrap the backends' object, namespace and subtree creation, the
     directory calls and bpf(2) to record them."""
     from checker.kernel import KernelBackend, bpf
+    from checker.kernel import cgroup
     from checker.kernel.cgroup import CgroupTree, cgroup2_mount
     mount = cgroup2_mount()
+    sweep = cgroup.sweep_orphans
+    sweeping = []
     declare, open_target, tree_init = KernelBackend._declare, KernelBackend._open_target, CgroupTree.__init__
     mkdir, rmdir, sys_bpf = os.mkdir, os.rmdir, bpf.sys_bpf
     # bpf_attr: PROG_ATTACH / PROG_DETACH carry the target (cgroup fd or
@@ -89,6 +93,15 @@ def record():
         rmdir(path, dir_fd=dir_fd)
         if (p := under_mount(path, dir_fd)) is not None:
             Created.cgroups_removed.append(p)
+            if sweeping:
+                Created.orphans_removed.append(p)
+
+    def recording_sweep(m):
+        sweeping.append(True)
+        try:
+            return sweep(m)
+        finally:
+            sweeping.pop()
 
     def recording_sys_bpf(cmd, attr):
         if cmd in target_at and mount is not None:
@@ -100,10 +113,12 @@ def record():
     KernelBackend._declare = recording_declare
     KernelBackend._open_target = recording_open_target
     CgroupTree.__init__ = recording_tree_init
+    cgroup.sweep_orphans = recording_sweep
     os.mkdir, os.rmdir, bpf.sys_bpf = recording_mkdir, recording_rmdir, recording_sys_bpf
     try:
         yield Created
     finally:
         KernelBackend._declare, KernelBackend._open_target = declare, open_target
         CgroupTree.__init__ = tree_init
+        cgroup.sweep_orphans = sweep
         os.mkdir, os.rmdir, bpf.sys_bpf = mkdir, rmdir, sys_bpf
