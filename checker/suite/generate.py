@@ -28,7 +28,8 @@ from ..syntax.render import render_step
 from ..syntax.validate import Validator
 from ..syntax.vectors import dumps_vector, with_expectations
 from . import reach
-from .family import Fixture, Tcx, family
+from .families import family
+from .family import Fixture, Tcx
 from .reach import encoded_pairs
 from .select import Run, dims_of, select, used_dims
 
@@ -89,6 +90,8 @@ def _tag(run: Run, dims: dict, sel) -> list:
             continue
         elif dim in ("prog", "link", "old", "replace", "dev", "relpos", "pins", "links"):
             v = f"{dim}-{v}"
+        elif dim == "mode":
+            v = f"mode-{v}"
         elif dim == "rev":
             v = f"rev-{v}"
         elif dim == "stray":
@@ -114,14 +117,16 @@ def _build(fam: Tcx, run: Run) -> list:
     steps = list(fx.steps)
     for name in c.objects:
         steps += objs[name]
-    if fx.hook != "gone":
-        steps.append(Step("query", dev=fx.dev, dir=fx.point))
+    if fx.hook not in ("gone", "removed"):
+        steps.append(fam.query_step(fx))
     target = len(steps)
     steps.append(c.step)
     return steps, target
 
 
 def _mirror_step(s: Step, swap: dict) -> Step:
+    if s.expected_attach_type is not None:      # (cgroup: a program loaded for the swapped point)
+        s = replace(s, expected_attach_type=swap.get(s.expected_attach_type, s.expected_attach_type))
     return replace(s, dir=swap.get(s.dir, s.dir)) if s.dir is not None else s
 
 
@@ -134,10 +139,7 @@ def _describe(fam: Tcx, fx: Fixture, rule: str, op: str, errno: str, target: Ste
         shown = fx.slots
         slots = (" ".join(p + (f"@{l}" if l else "") for p, l, _ in shown[:2]) + f" ... ({len(shown)} slots) "
                  + " ".join(p + (f"@{l}" if l else "") for p, l, _ in shown[-2:]))
-    hook = {"nobundle": "no bundle yet", "clsact": "empty, held by a clsact qdisc",
-            "plain": f"[{slots}]", "plain-clsact": f"[{slots}], clsact qdisc",
-            "gone": f"[{slots}] before the device was deleted",
-            "netkit-empty": "empty (a netkit bundle exists from the pair's creation)"}[fx.hook]
+    hook = fam.hook_text(fx, slots)
     return (f"Rule {rule} ({errno}) decides {op} here ({chapter}). The hook: {fx.dev} {dir}, {hook}. "
             f"The request under test: {render_step(replace(target, expect=None))}.")
 
