@@ -141,8 +141,10 @@ def _summary(s, seconds: float) -> str:
     if s.pairs is None:
         tail = "; no z3 encoding: every rule reached in some op"
     else:
+        bound = (f"cgroup lists of <= {s.n_max} entries" if dialects.get(s.dialect).target == "cgroup"
+                 else f"hooks of <= {s.n_max} slots")
         tail = (f"; {s.pairs - len(s.unreachable)} of {s.pairs} (rule, op) pairs reached, "
-                f"{len(s.unreachable)} proved unreachable by z3 (hooks of <= {s.n_max} slots)")
+                f"{len(s.unreachable)} proved unreachable by z3 ({bound})")
     return f"{head}{tail} [{seconds:.1f} s]"
 
 

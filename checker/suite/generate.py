@@ -304,6 +304,7 @@ def manifest(suites: list) -> dict:
             "candidates": s.candidates, "largest_hook": s.n_max,
             "pairs": ({"encoding": d.encoding, "total": s.pairs, "reached": s.pairs - len(s.unreachable)}
                       if s.pairs is not None else None),
+            "kernel_confirmation": confirmation_note(d),
             "rules": rules,
             "unreachable": s.unreachable,
             "errnos": dict(sorted(errnos.items())),
@@ -312,6 +313,20 @@ def manifest(suites: list) -> dict:
                       for v in s.vectors},
         }
     return out
+
+
+def confirmation_note(d) -> str:
+    """Whether and where the vectors of dialect ``d`` are replayed on a
+    kernel (the same words on every machine: the manifest does not depend
+    on the kernel that generated it)."""
+    if d.kernel is None:
+        return "none: model only, no kernel implements this dialect"
+    return (f"replayed on the running kernel (kernel backend {d.kernel}) by `mprog vectors generate` "
+            f"before anything is written, only where that kernel implements the dialect ({d.kernels}); "
+            f"a disagreement stops generation. Where the running kernel does not, the generator says so "
+            f"(`kernel: {d.name}: not replayed (<reason>)`) and the expectations are the executor's "
+            f"alone: replay them on such a kernel with `mprog vectors replay DIR --backend kernel` "
+            f"or in a guest with `mprog matrix`")
 
 
 def files(suites: list, schema_text: str, readme_text: str) -> dict:
@@ -360,11 +375,18 @@ the vectors that target it (per op), lists the (rule, op) pairs z3 proves
 unreachable with the unsat core, and counts the errnos.
 
 Conventions: devices are `lo` (the namespace's loopback, never added or
-deleted) and `veth0` (a veth pair, added by the vector); a `prog` or `link`
+deleted), `veth0` (a veth pair, added by the vector) and, in netkit
+vectors, the pair `nk1` (primary) / `nk0` (peer).  cgroup vectors name
+cgroups (`cg`, its parent `top`, its children `sub` and `rm`) that a
+reader creates as directories of a private cgroup v2 subtree, in the order
+of the `cgroup_add` steps, and removes at the end; their programs are
+`cgroup_sockopt` programs loaded for the list's attach point (the
+`expected_attach_type` of the load step).  A `prog` or `link`
 given as a number is a raw value: 0 is a file that is not a BPF object,
 any other number an fd that is not open (or an id that names nothing).
-Programs are `sched_cls` unless a `type` says otherwise; their code does not
-matter (`r0 = 0; exit`).  A query without `count` passes an array of 64.
+Programs are `sched_cls` (`cgroup_skb` in cgroup) unless a `type` says
+otherwise; their code does not matter (`r0 = 0; exit`).  A query without
+`count` passes an array of 64 (4096 in cgroup: room for an effective order).
 
 Run them: `mprog vectors replay DIR [--backend kernel]` (Python), the
 pytest plugin of mprog-checker, a C file from `mprog vectors emit-c`, or a
