@@ -229,15 +229,16 @@ def test_cli_emit_c_text(tmp_path):
     out = tmp_path / "t.c"
     p = mprog("vectors", "emit-c", SUITE, "-o", out)
     assert p.returncode == 0, p.stderr
-    n = json.loads((SUITE / "manifest.json").read_text())["dialects"]["linux"]["vectors"]
-    left = sum(d["vectors"] for k, d in json.loads((SUITE / "manifest.json").read_text())["dialects"].items()
-               if dialects.get(k).kernel != "tcx")
-    assert p.stdout.strip() == f"wrote {out}: {n} vectors ({left} of dialects no kernel runs as tcx left out)"
+    m = json.loads((SUITE / "manifest.json").read_text())["dialects"]
+    n, ncg = m["linux"]["vectors"], m["cgroup"]["vectors"]
+    left = sum(d["vectors"] for k, d in m.items() if dialects.get(k).kernel not in ("tcx", "cgroup"))
+    assert p.stdout.strip() == (f"wrote {out}: {n + ncg} vectors ({left} of dialects the C test does not "
+                                "run left out: it runs tcx and cgroup)")
     text = out.read_text()
     assert "#include <bpf/" not in text and "#include <linux/" not in text
-    assert text.count("\n\t{\"linux/") == n
+    assert text.count("\n\t{\"linux/") == n and text.count("\n\t{\"cgroup/") == ncg
     p = mprog("vectors", "emit-c", SUITE / "rfc", "-o", tmp_path / "r.c")
-    assert p.returncode == 2 and "no vector of a dialect the kernel runs as tcx" in p.stderr
+    assert p.returncode == 2 and "no vector of a dialect the kernel runs as tcx or cgroup" in p.stderr
 
 
 # --------------------------------------------------------------------------

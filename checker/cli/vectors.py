@@ -8,8 +8,9 @@
   (and script) under DIR; one line per file, then ``N passed, M failed``.
 * ``coverage [--json]``: rules and errnos reached by the suite, the rule
   cases, the scripts and the translated selftests, side by side.
-* ``emit-c DIR -o OUT.c``: a self-contained C test (raw bpf(2), rtnetlink)
-  that replays the tcx vectors under DIR on a kernel.
+* ``emit-c DIR -o OUT.c``: a self-contained C test (raw bpf(2), rtnetlink,
+  cgroup v2 directories) that replays the tcx and cgroup vectors under DIR
+  on a kernel.
 
 Exit statuses: 0 done / all passed; 1 a generation error, a kernel
 disagreement or a failed vector; 2 bad arguments, an unusable OUT, an
@@ -277,8 +278,9 @@ def cmd_emit_c(args, out=None, err=None) -> int:
     text, n, skipped = emit(args.dir)
     write_atomically(args.output, text)
     if args.output != "-":
-        print(f"wrote {args.output}: {n} vectors" + (f" ({skipped} of dialects no kernel runs as tcx "
-                                                     "left out)" if skipped else ""), file=out)
+        print(f"wrote {args.output}: {n} vectors" + (f" ({skipped} of dialects the C test does not run "
+                                                     "left out: it runs tcx and cgroup)" if skipped else ""),
+              file=out)
     return EXIT_OK
 
 
@@ -306,7 +308,7 @@ def register(sub) -> None:
     c.add_argument("--suite", metavar="DIR", help="the suite (default: vectors/ of this checkout)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_coverage)
-    e = vs.add_parser("emit-c", help="a self-contained C test replaying the tcx vectors under DIR")
+    e = vs.add_parser("emit-c", help="a self-contained C test replaying the tcx and cgroup vectors under DIR")
     e.add_argument("dir", metavar="DIR")
     e.add_argument("-o", "--output", required=True, metavar="OUT.c")
     e.set_defaults(func=cmd_emit_c)
