@@ -236,11 +236,11 @@ class Cgroup(Tcx):
             return [None] + (links if "LINK" in flags else progs) + [ZERO, RAW_ID]
         return [None] + progs + links + [ZERO, RAW_FD]
 
-    def _ccand(self, fx: Fixture, step: Step, **parts) -> Candidate:
+    def _cand(self, fx: Fixture, step: Step, **parts) -> Candidate:
         flags = step.flags
         parts.setdefault("pin", "PREORDER" if "PREORDER" in flags else "none")
         parts.setdefault("stray", str(next((f for f in flags if f == UNKNOWN_BIT), "-")))
-        return self._cand(fx, step, **parts)
+        return super()._cand(fx, step, **parts)
 
     def _attach_like(self, fx: Fixture, op: str) -> Iterator[Candidate]:
         at = dict(cgroup=fx.dev, dir=fx.point)
@@ -256,7 +256,7 @@ class Cgroup(Tcx):
             fl = canonical(tuple(MODES[mode]) + tuple(flags))
             s = Step(op, prog=prog, flags=fl, relative=relative, replace=replace,
                      expected_revision=rev, **at, **base)
-            return self._ccand(fx, s, prog=_name(prog), relative=_name(relative),
+            return self._cand(fx, s, prog=_name(prog), relative=_name(relative),
                                replace=("REPLACE:" + _name(replace)) if "REPLACE" in fl else "-",
                                rev=str(rev), mode=mode)
 
@@ -299,7 +299,7 @@ class Cgroup(Tcx):
         else:                                                   # LINK_CREATE's mask
             for bit in ("ALLOW_OVERRIDE", "ALLOW_MULTI", "REPLACE", UNKNOWN_BIT):
                 s = Step(op, prog="p4", flags=canonical((bit,)), **at, **base)
-                yield self._ccand(fx, s, prog="p4", relative="-", rev="0", stray=str(bit), mode="none")
+                yield self._cand(fx, s, prog="p4", relative="-", rev="0", stray=str(bit), mode="none")
 
     def _detach(self, fx: Fixture) -> Iterator[Candidate]:
         at = dict(cgroup=fx.dev, dir=fx.point)
@@ -308,7 +308,7 @@ class Cgroup(Tcx):
         def c(prog, flags=(), relative=None, rev=0):
             s = Step("detach", prog=prog, flags=canonical(flags), relative=relative,
                      expected_revision=rev, **at)
-            return self._ccand(fx, s, prog=_name(prog), relative=_name(relative), rev=str(rev),
+            return self._cand(fx, s, prog=_name(prog), relative=_name(relative), rev=str(rev),
                                mode=_mode_of(flags))
 
         for prog in [None] + hook + ["p4", "p5", "p11", "p6", "p7", "l8", ZERO, RAW_FD]:
@@ -331,7 +331,7 @@ class Cgroup(Tcx):
         def c(link, new, flags=(), old=None):
             mine = own.get(link) if isinstance(link, str) else None
             s = Step("link_update", link=link, prog=new, flags=canonical(flags), old_prog=old)
-            return self._ccand(fx, s, link=_name(link), prog=_name(new), old=_name(old),
+            return self._cand(fx, s, link=_name(link), prog=_name(new), old=_name(old),
                                own="yes" if new == mine else "no")
 
         for link in links:
@@ -347,17 +347,6 @@ class Cgroup(Tcx):
                 for old in olds:
                     yield c(link, "p4", flags, old)
 
-    def _close(self, fx: Fixture) -> Iterator[Candidate]:
-        for ref in self._in_hook(fx)[:1] + self._in_hook(fx)[-1:] + ["p4", "p5", "p6", "p7"]:
-            yield self._ccand(fx, Step("close", prog=ref), link=_name(ref))
-        for ref in list(fx.links) + ["l8", "l9", "l10"]:
-            yield self._ccand(fx, Step("close", link=ref), link=_name(ref))
-        yield self._ccand(fx, Step("close", prog=RAW_FD), link=_name(RAW_FD))
-
-    def _link_detach(self, fx: Fixture) -> Iterator[Candidate]:
-        for link in list(fx.links) + ["l8", "l9", "l10", "p4", ZERO, RAW_FD]:
-            yield self._ccand(fx, Step("link_detach", link=link), link=_name(link))
-
     def _query(self, fx: Fixture) -> Iterator[Candidate]:
         n = len(fx.slots)
         counts = [None] + sorted({0, 1, max(n - 1, 0), n, n + 1})
@@ -367,25 +356,25 @@ class Cgroup(Tcx):
                          prog_attach_flags=paf)
                 cnt = "-" if count is None else "0" if count == 0 else "<n" if count < n else \
                     "=n" if count == n else ">n"
-                yield self._ccand(fx, s, count=cnt, qflags=f"{qf}/{int(paf)}")
+                yield self._cand(fx, s, count=cnt, qflags=f"{qf}/{int(paf)}")
 
     def _load(self, fx: Fixture) -> Iterator[Candidate]:
         if fx.key != "empty":
             return iter(())
-        return (self._ccand(fx, Step("load", prog=NEW_PROG, type=t, expected_attach_type=e),
+        return (self._cand(fx, Step("load", prog=NEW_PROG, type=t, expected_attach_type=e),
                             type=f"{t}:{e or '-'}")
                 for t in self.d.prog_types for e in (None, fx.point, "cgroup_inet_egress"))
 
     def _cgroup_add(self, fx: Fixture) -> Iterator[Candidate]:
         parent = {s.cgroup: s.parent for s in fx.steps if s.op == "cgroup_add"}
-        yield self._ccand(fx, Step("cgroup_add", cgroup=fx.dev, parent=parent[fx.dev]), dev="site")
-        yield self._ccand(fx, Step("cgroup_add", cgroup=NEW), dev="new")
-        yield self._ccand(fx, Step("cgroup_add", cgroup=NEW, parent=fx.dev), dev="new-child")
+        yield self._cand(fx, Step("cgroup_add", cgroup=fx.dev, parent=parent[fx.dev]), dev="site")
+        yield self._cand(fx, Step("cgroup_add", cgroup=NEW), dev="new")
+        yield self._cand(fx, Step("cgroup_add", cgroup=NEW, parent=fx.dev), dev="new-child")
 
     def _cgroup_del(self, fx: Fixture) -> Iterator[Candidate]:
-        yield self._ccand(fx, Step("cgroup_del", cgroup=fx.dev), dev="site")
+        yield self._cand(fx, Step("cgroup_del", cgroup=fx.dev), dev="site")
         if any(s.cgroup == TOP for s in fx.steps):
-            yield self._ccand(fx, Step("cgroup_del", cgroup=TOP), dev="parent")
+            yield self._cand(fx, Step("cgroup_del", cgroup=TOP), dev="parent")
 
 
 __all__ = ["Cgroup"]

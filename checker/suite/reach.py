@@ -176,7 +176,7 @@ def _prove_cgroup(E, pairs: list, n_max: int) -> list[Verdict]:
                     continue
                 target = ch.fires[rule] if rule in ch.fires else ch.effects[rule]
                 st, witness = _check_split(s, target, big.count(), n_max,
-                                           lambda m, eop=eop: _cg_witness(m, big, eop))
+                                           lambda m, eop=eop: _cg_witness(m, big, eop), "entries")
                 if st != "unreachable":
                     status, why = st, [witness]
                     break
@@ -201,9 +201,9 @@ def _cg_witness(m: z3.ModelRef, chains: _CgroupChains, eop: str) -> str:
             f"{ev(lv.mode)}, rev {ev(lv.rev)}): the generator misses it")
 
 
-def _check_split(s: z3.Solver, target, count, n_max: int, witness) -> tuple:
+def _check_split(s: z3.Solver, target, count, n_max: int, witness, unit: str = "slots") -> tuple:
     """_check for any encoding: a direct check bounded by RLIMIT, then split
-    on ``count`` (0 .. n_max)."""
+    on ``count`` (0 .. n_max, in ``unit``); ``witness`` renders a model."""
     for k in [None] + list(range(n_max + 1)):
         s.push()
         s.add(target)
@@ -219,7 +219,7 @@ def _check_split(s: z3.Solver, target, count, n_max: int, witness) -> tuple:
         if res == z3.unsat and k is None:
             return "unreachable", ""
         if res == z3.unknown and k is not None:
-            return "unknown", f"z3 gave up with {k} entries: {s.reason_unknown()}"
+            return "unknown", f"z3 gave up with {k} {unit}: {s.reason_unknown()}"
     return "unreachable", ""
 
 
@@ -255,23 +255,7 @@ def _check(s: z3.Solver, target, pre, r, n_max: int) -> tuple:
     the same check split on the hook's count (0 .. n_max), unsat only if
     every case is.  (z3 decides each case in milliseconds where the whole
     takes minutes at n_max = 63: the count fixes which slots are used.)"""
-    for k in [None] + list(range(n_max + 1)):
-        s.push()
-        s.add(target)
-        if k is not None:
-            s.add(pre.n == k)
-        s.set("rlimit", RLIMIT if k is None else 0)
-        res = s.check()
-        if res == z3.sat:
-            w = _witness(s.model(), pre, r)
-            s.pop()
-            return "reachable", w
-        s.pop()
-        if res == z3.unsat and k is None:
-            return "unreachable", ""
-        if res == z3.unknown and k is not None:
-            return "unknown", f"z3 gave up with {k} slots: {s.reason_unknown()}"
-    return "unreachable", ""
+    return _check_split(s, target, pre.n, n_max, lambda m: _witness(m, pre, r))
 
 
 class _CoreSolver:
