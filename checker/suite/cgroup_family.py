@@ -57,6 +57,8 @@ def _mode_of(flags) -> str:
 class Cgroup(Tcx):
     """cgroup lists: modes, PREORDER, progs and links, the hierarchy."""
 
+    FOREIGN = ("p5", "p11")
+    LINK_UPDATE_FLAGS = (PRE, ("ALLOW_MULTI",))
     ROLE = {"p4": "free", "p5": "other-type", "p11": "other-expected", "p6": "closed-held",
             "p7": "closed", "l8": "other-link", "l9": "defunct-link", "l10": "closed-link"}
 
@@ -320,32 +322,6 @@ class Cgroup(Tcx):
             yield c(prog, (), "p4")
             for rev in self._rev_values(fx):
                 yield c(prog, (), None, rev)
-
-    def _link_update(self, fx: Fixture) -> Iterator[Candidate]:
-        own = {l: p for p, l, _ in fx.slots if l}
-        own.update({"l8": "p8", "l9": "p9", "l10": "p10"})
-        links = list(fx.links) + ["l8", "l9", "l10", "p4", ZERO, RAW_FD]
-        flag_sets = [(), ("REPLACE",), ("BEFORE",), ("ID",), PRE, ("ALLOW_MULTI",), (UNKNOWN_BIT,),
-                     ("REPLACE", UNKNOWN_BIT)]
-
-        def c(link, new, flags=(), old=None):
-            mine = own.get(link) if isinstance(link, str) else None
-            s = Step("link_update", link=link, prog=new, flags=canonical(flags), old_prog=old)
-            return self._cand(fx, s, link=_name(link), prog=_name(new), old=_name(old),
-                               own="yes" if new == mine else "no")
-
-        for link in links:
-            mine = own.get(link) if isinstance(link, str) else None
-            news = ["p4"] + self._in_hook(fx)[:1] + ([mine] if mine else []) + \
-                ["p5", "p11", "p7", "l8", ZERO, RAW_FD]
-            olds = [None] + ([mine] if mine else []) + ["p4", "p7", "l8", ZERO]
-            for new in news:
-                yield c(link, new)
-                for old in olds:
-                    yield c(link, new, ("REPLACE",), old)
-            for flags in flag_sets:
-                for old in olds:
-                    yield c(link, "p4", flags, old)
 
     def _query(self, fx: Fixture) -> Iterator[Candidate]:
         n = len(fx.slots)

@@ -182,6 +182,11 @@ class Tcx:
                     Step("close", link="l10")),
         }
 
+    # link_update: the programs of another type (or attach type) a request
+    # may name, and flags beside the pins and stray bits the link's mask rejects.
+    FOREIGN = ("p5",)
+    LINK_UPDATE_FLAGS = ()
+
     ROLE = {"p4": "free", "p5": "xdp", "p6": "closed-held", "p7": "closed", "l8": "other-link",
             "l9": "defunct-link", "l10": "closed-link"}
 
@@ -445,7 +450,7 @@ class Tcx:
         own.update({"l8": "p8", "l9": "p9", "l10": "p10"})
         links = list(fx.links) + ["l8", "l9", "l10", "p4", ZERO, RAW_FD]
         flag_sets = [(), ("REPLACE",), ("BEFORE",), ("ID",)] + [(p,) for p in self.pins] + \
-                    [(self.stray[0],), ("REPLACE", self.stray[0])]
+            list(self.LINK_UPDATE_FLAGS) + [(self.stray[0],), ("REPLACE", self.stray[0])]
 
         def c(link, new, flags=(), old=None):
             mine = own.get(link) if isinstance(link, str) else None
@@ -455,7 +460,8 @@ class Tcx:
 
         for link in links:
             mine = own.get(link) if isinstance(link, str) else None
-            news = ["p4"] + self._in_hook(fx)[:1] + ([mine] if mine else []) + ["p5", "p7", "l8", ZERO, RAW_FD]
+            news = ["p4"] + self._in_hook(fx)[:1] + ([mine] if mine else []) + list(self.FOREIGN) + \
+                ["p7", "l8", ZERO, RAW_FD]
             olds = [None] + ([mine] if mine else []) + ["p4", "p7", "l8", ZERO]
             for new in news:                                    # the new program
                 yield c(link, new)
