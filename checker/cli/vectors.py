@@ -140,7 +140,9 @@ def _summary(s, seconds: float) -> str:
     head = (f"{s.dialect}: {len(s.vectors)} vectors, {steps} steps, from {s.candidates} candidates; "
             f"{rules}/{rules} rules")
     if s.pairs is None:
-        tail = "; no z3 encoding: every rule reached in some op"
+        tail = ("; no (rule, op) pair list (" + ("its z3 encoding has no request domain yet"
+                                                  if dialects.get(s.dialect).encoding else "no z3 encoding")
+                + "): every rule reached in some op")
     else:
         bound = (f"cgroup lists of <= {s.n_max} entries" if dialects.get(s.dialect).target == "cgroup"
                  else f"hooks of <= {s.n_max} slots")

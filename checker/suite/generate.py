@@ -349,7 +349,8 @@ def readme(suites: list) -> str:
         f"| `{s.dialect}` | {len(s.vectors)} | {sum(len(v.script.steps) for v in s.vectors)} | "
         f"{len(dialects.get(s.dialect).rules)} | "
         + (f"{s.pairs - len(s.unreachable)} of {s.pairs} ({len(s.unreachable)} proved unreachable)"
-           if s.pairs is not None else "no z3 encoding") + " | "
+           if s.pairs is not None else "no pair list (the z3 encoding has no request domain yet)"
+           if dialects.get(s.dialect).encoding else "no z3 encoding") + " | "
         + (dialects.get(s.dialect).kernel or "model only") + " |"
         for s in suites)
     return f"""# bpf_mprog conformance vectors
