@@ -107,6 +107,86 @@ def test_vector_names_must_be_names(tmp_path, key, value):
     bad(*mprog("run", v), f"{v}:1:", f"'{key}' must be a name")
 
 
+# A key another op reads is refused at the key (spec/vectors.md "used by"),
+# also with the value that means "absent", like an unknown key.
+@pytest.mark.parametrize("dialect, step, key", [
+    ("linux", {"op": "load", "prog": "p", "dir": "ingress"}, "dir"),
+    ("linux", {"op": "load", "prog": "p", "expected_revision": 0}, "expected_revision"),
+    ("linux", {"op": "load", "prog": "p", "flags": []}, "flags"),
+    ("linux", {"op": "close", "prog": "a", "count": 3}, "count"),
+    ("linux", {"op": "query", "dev": "d0", "dir": "ingress", "old_prog": "a"}, "old_prog"),
+    ("linux", {"op": "detach", "prog": "a", "dev": "d0", "dir": "ingress", "replace": "b"}, "replace"),
+    ("linux", {"op": "link_create", "link": "l", "prog": "a", "dev": "d0", "dir": "egress",
+               "replace": "b"}, "replace"),
+    ("linux", {"op": "attach", "prog": "a", "dev": "d0", "dir": "egress", "cgroup": "cg"}, "cgroup"),
+    ("linux", {"op": "attach", "prog": "a", "dev": "d0", "dir": "egress",
+               "prog_attach_flags": False}, "prog_attach_flags"),
+    ("linux", {"op": "dev_add", "dev": "d1", "peer": "d2"}, "peer"),
+    ("netkit", {"op": "dev_add", "dev": "d1", "mode": "l2"}, "mode"),
+    ("netkit", {"op": "query", "dev": "d0", "dir": "primary", "mode": "l2",
+                "expect": {"errno": "ok", "mode": "none"}}, "mode"),
+    ("cgroup", {"op": "cgroup_del", "cgroup": "cg", "parent": "cg"}, "parent"),
+    ("cgroup", {"op": "attach", "prog": "a", "cgroup": "cg", "dir": "cgroup_inet_egress",
+                "dev": "d0"}, "dev"),
+    ("cgroup", {"op": "load", "prog": "p", "peer": "x"}, "peer"),
+])
+def test_vector_step_key_of_another_op_is_refused(tmp_path, dialect, step, key):
+    setup = {"linux": [{"op": "dev_add", "dev": "d0"}],
+             "netkit": [{"op": "netkit_add", "dev": "d0", "peer": "d0p"}],
+             "cgroup": [{"op": "cgroup_add", "cgroup": "cg"}]}[dialect]
+    setup += [{"op": "load", "prog": "a"}, {"op": "load", "prog": "b"}]
+    text = json.dumps({"format": "mprog-vector", "version": 1, "dialect": dialect,
+                       "steps": setup}, indent=1)[:-4]
+    text += ",\n  " + json.dumps(step) + "\n ]\n}\n"
+    v = write(tmp_path, "k.json", text)
+    line = len(text.split("\n")) - 3
+    col = text.split("\n")[line - 1].index(f'"{key}"') + 1
+    for argv in (("run", v), ("convert", v, "-o", str(tmp_path / "k.mprog"))):
+        lines = bad(*mprog(*argv), f"{v}:{line}:{col}:", f"'{step['op']}' takes no {key!r}")
+        assert lines[2] == "    " + " " * (col - 1) + "^"
+    assert not (tmp_path / "k.mprog").exists()
+
+
+def test_rfc_passes_replace_in_detach_and_link_create(tmp_path):
+    v = write(tmp_path, "r.json", json.dumps({"format": "mprog-vector", "version": 1, "dialect": "rfc",
+                                               "steps": [
+        {"op": "dev_add", "dev": "d0"}, {"op": "load", "prog": "a"},
+        {"op": "detach", "prog": "a", "dev": "d0", "dir": "ingress", "replace": "a",
+         "expect": {"errno": "ENOENT"}},
+        {"op": "link_create", "link": "l", "prog": "a", "dev": "d0", "dir": "ingress", "replace": "a",
+         "expect": {"errno": "EINVAL"}}]}))
+    status, out, err = mprog("run", v)
+    assert (status, err) == (0, ""), (status, out, err)
+
+
+@pytest.mark.parametrize("line, word", [
+    ("detach a d0 ingress replace b", "replace"),
+    ("link_create l a d0 ingress replace b", "replace"),
+])
+def test_script_option_of_another_op_is_refused(tmp_path, line, word):
+    f = write(tmp_path, "o.mprog", SETUP + line + "\n")
+    col = line.index(word) + 1
+    lines = bad(*mprog("run", f), f"{f}:5:{col}:", "takes no replace in dialect 'linux'")
+    assert lines[2] == "    " + " " * (col - 1) + "^"
+
+
+# A number out of range is quoted as written: hex stays hex.
+@pytest.mark.parametrize("line, message", [
+    ("close 0x100000000", "object to close 0x100000000 does not fit in 32 bits"),
+    ("attach b d0 ingress before id 0xFFFFFFFFF", "relative object 0xFFFFFFFFF does not fit"),
+    ("attach b d0 ingress flags=0x1FFFFFFFF", "not 0x1FFFFFFFF"),
+    ("query d0 ingress count 0x100000000", "count must be an integer from 0 to 4294967295, not 0x100000000"),
+    ("query d0 ingress => ok count 0X100000000", "not 0X100000000"),
+    ("query d0 ingress count 4294967296", "not 4294967296"),
+])
+def test_out_of_range_number_is_quoted_as_written(tmp_path, line, message):
+    f = write(tmp_path, "n.mprog", SETUP + line + "\n")
+    bad(*mprog("run", f), f"{f}:5:", message)
+    f = write(tmp_path, "r.mprog", "dialect rfc\n" + SETUP + "attach b d0 ingress rev 0x1FFFFFFFF\n")
+    bad(*mprog("run", f), f"{f}:6:25:", "expected_revision must be an integer from 0 to 4294967295, "
+                                         "not 0x1FFFFFFFF")
+
+
 def test_name_and_description_survive_json_script_json(tmp_path):
     doc = {"format": "mprog-vector", "version": 1, "dialect": "linux", "name": "x: y  z",
            "description": "first line\n  second, indented\n\nlast", "steps": [{"op": "dev_add", "dev": "d"}]}

@@ -563,3 +563,29 @@ def test_raw_fds_agree_with_the_model_for_every_value(kb):
                 assert m.errno == k.errno == "EBADF", (v, step, m, k)
         assert not f.closed and os.fstat(f.fileno())         # nothing of ours was touched
     q(kb, ["p1", "p2"], 3, links=[None, "l1"])
+
+
+def test_raw_ids_agree_with_the_model_for_every_value(kb):
+    """A raw id names no object, whatever number it is (checker.model.Raw):
+    the ids of this backend's own programs and links, low numbers and the
+    extremes.  Sent verbatim, a raw id equal to a live object's id would
+    name it on the kernel while the model answers ENOENT; the backend maps
+    every non-zero raw id to one that names nothing."""
+    from checker.exec import Executor
+    model = Executor()
+    setup = [Step("dev_add", dev="a"), Step("load", prog="p1"), Step("load", prog="p2"),
+             Step("load", prog="p3"), Step("attach", **IN, prog="p1"),
+             Step("link_create", link="l1", prog="p2", **IN)]
+    for s in setup:
+        assert model.apply(s).errno == kb.apply(s).errno == OK
+    own = sorted({kb.progs[p].id for p in ("p1", "p2", "p3")} | {kb.links["l1"].id})
+    for v in own + [1, 2, 3, 1000, 2**31 - 1, 2**31, 2**32 - 1]:
+        r = Raw(v)
+        for step in (Step("attach", **IN, prog="p3", flags=("BEFORE", "ID"), relative=r),
+                     Step("attach", **IN, prog="p3", flags=("AFTER", "ID", "LINK"), relative=r),
+                     Step("detach", **IN, prog="p1", flags=("BEFORE", "ID"), relative=r),
+                     Step("link_create", link=f"x{v}", prog="p3", flags=("AFTER", "ID"), relative=r,
+                          **IN)):
+            m, k = model.apply(step), kb.apply(step)
+            assert m.errno == k.errno == "ENOENT", (v, step, m, k)
+    q(kb, ["p1", "p2"], 3, links=[None, "l1"])
