@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from corpus import REPO
 from hostile import SENTINEL, run_cli
 
 SETUP = "dev_add d0\nload a\nload b\nattach a d0 ingress\n"
@@ -167,6 +168,44 @@ def test_script_option_of_another_op_is_refused(tmp_path, line, word):
     f = write(tmp_path, "o.mprog", SETUP + line + "\n")
     col = line.index(word) + 1
     lines = bad(*mprog("run", f), f"{f}:5:{col}:", "takes no replace in dialect 'linux'")
+    assert lines[2] == "    " + " " * (col - 1) + "^"
+
+
+def test_schema_lists_the_keys_the_reader_takes_per_op():
+    """spec/vector.schema.json's per-op key lists are the union over the
+    dialects of what the reader takes (checker.syntax.validate.op_fields)."""
+    from checker import dialects
+    from checker.syntax.validate import op_fields
+    schema = json.loads((REPO / "spec" / "vector.schema.json").read_text())
+    listed = {c["if"]["properties"]["op"]["const"]: set(c["then"]["propertyNames"]["enum"])
+              for c in schema["$defs"]["step"]["allOf"] if "const" in c["if"]["properties"]["op"]}
+    taken: dict = {}
+    for name in dialects.names():
+        d = dialects.get(name)
+        for op in d.ops:
+            taken.setdefault(op, {"op", "expect"}).update(op_fields(d, op))
+    assert listed == taken
+
+
+@pytest.mark.parametrize("dialect, line, message, word", [
+    ("netkit", "netkit_add a b mode l2 => ok mode multi", "only a query's expectation has 'mode'", "multi"),
+    ("cgroup", "cgroup_add a => ok count 3", "only a query's expectation has 'count'", "count"),
+    ("linux", "load p => ok rev 2", "only a query's expectation has 'revision'", "rev"),
+    ("linux", "dev_add a => ok [p@l]", "only a query's expectation has 'progs'", "["),
+    ("linux", "query lo ingress => ok count 0 mode none", "queries of dialect 'linux' report no attach mode",
+     "mode"),
+    ("netkit", "query lo ingress => ENOENT mode none", "queries of dialect 'netkit' report no attach mode",
+     "mode"),
+])
+def test_an_expectation_that_cannot_hold_is_bad_input(tmp_path, dialect, line, message, word):
+    """Expected query fields on another request, or an attach mode where
+    queries write none back, could never hold: exit 2 at the word, not an
+    expectation failure (exit 1) that reads like a kernel regression."""
+    f = write(tmp_path, "e.mprog", f"dialect {dialect}\n{line}\n")
+    col = line.index(" " + word if word != "[" else "[", line.index("=>")) + (word != "[") + 1
+    if word == "multi":
+        col = line.index("mode", line.index("=>")) + 1
+    lines = bad(*mprog("run", f), f"{f}:2:{col}:", message)
     assert lines[2] == "    " + " " * (col - 1) + "^"
 
 

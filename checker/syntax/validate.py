@@ -110,6 +110,16 @@ def column_of(text: str | None, word) -> int:
     return m.start() + 1 if m else 1
 
 
+def _expect_col(text: str | None, word: str):
+    """Column of ``word`` in a line's expectation (after ``=>``), if any."""
+    i = text.find("=>") if text else -1
+    if i < 0:
+        return None
+    m = re.search(r"(?<![\w.\-])" + re.escape(word) + (r"(?![\w.\-])" if word[0].isalpha() else ""),
+                  text[i:])
+    return i + m.start() + 1 if m else None
+
+
 def _brace_col(text: str | None):
     """Column of the first stored-flags brace of an expectation, if any."""
     i = text.find("{") if text else -1
@@ -324,6 +334,20 @@ class Validator:
         if e.errno not in ANSWERS:
             raise self._fail(f"unknown errno {e.errno!r}" + did_you_mean(e.errno, ANSWERS),
                              s, text, e.errno)
+        # What only a query answers, expected of another request or of a
+        # dialect whose queries do not write it back, could never hold: bad
+        # input (exit 2), not an expectation failure (exit 1).
+        asked = [(w, k) for w, k, v in (("count", "count", e.count), ("rev", "revision", e.revision),
+                                        ("[", "progs", e.progs), ("mode", "mode", e.mode))
+                 if v is not None]
+        if asked and s.op != "query":
+            word, key = asked[0]
+            raise self._fail(f"only a query's expectation has {key!r}; '{s.op}' answers an errno",
+                             s, text, col=_expect_col(text, word))
+        if e.mode is not None and self.dialect.target != "cgroup":
+            # the attach mode (none, override, multi) is a cgroup list's
+            raise self._fail(f"queries of dialect {self.dialect.name!r} report no attach mode",
+                             s, text, col=_expect_col(text, "mode"))
         if e.count is not None:
             self._int(s, e.count, U32, "expected count", text)
         if e.revision is not None:
