@@ -34,19 +34,32 @@ def _settled(before: set, probe, timeout: float) -> set:
         time.sleep(0.1)
 
 
-def trial(sig: int, out_dir: str, rng: random.Random, system_wide: bool = True) -> list[str]:
-    """Start a campaign, signal it at a random moment of its run, check
-    everything; returns the problems found (empty: a clean stop).
+def _private_cgroups(pid: int) -> list[str]:
+    """The cgroup backend's private subtrees of process ``pid``
+    (checker.kernel.cgroup: ``<mount>/mprog-<pid>-<n>``)."""
+    from checker.kernel.cgroup import cgroup2_mount
+    mount = cgroup2_mount()
+    if mount is None:
+        return []
+    return sorted(n for n in os.listdir(mount) if n.startswith(f"mprog-{pid}-"))
+
+
+def trial(sig: int, out_dir: str, rng: random.Random, system_wide: bool = True,
+          dialect: str = "linux") -> list[str]:
+    """Start a campaign of ``dialect``, signal it at a random moment of its
+    run, check everything; returns the problems found (empty: a clean stop).
     ``system_wide``: also compare the system's BPF objects and visible
     namespaces before and after; only meaningful when nothing else on the
     machine creates any meanwhile (the bench; not a test run that may share
-    the machine with another suite)."""
+    the machine with another suite).  The cgroup dialect's private subtree
+    is the run's own, so it is always checked."""
     with open(rcu.PATH) as f:
         rcu_before = f.read().strip()
     ns_before, objs_before = _visible_netns(), _objects()
     p = subprocess.Popen([sys.executable, "-m", "checker", "fuzz", "--expedited-rcu", "--time", "60",
-                          "--max-requests", "10000000", "--seed", str(rng.randrange(1000)),
-                          "--out", out_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          "--dialect", dialect, "--max-requests", "10000000",
+                          "--seed", str(rng.randrange(1000)), "--out", out_dir],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=dict(os.environ, COLUMNS="100"))
     problems = []
     try:
@@ -88,6 +101,9 @@ def trial(sig: int, out_dir: str, rng: random.Random, system_wide: bool = True) 
         ns_left = _settled(ns_before, _visible_netns, 5)
         if ns_left:
             problems.append(f"namespaces left: {sorted(ns_left)}")
+    cgroups = _private_cgroups(p.pid)
+    if cgroups:
+        problems.append(f"cgroups left: {cgroups}")
     if os.listdir(out_dir):
         problems.append(f"files written: {os.listdir(out_dir)}")
     return problems
