@@ -8,6 +8,14 @@ link or file (tests/kernel/stopping.py checks each).  Needs root and tcx.
 ``--dialect`` (repeatable; default linux): the campaign's dialect, e.g.
 cgroup (its private cgroup subtree must be gone after the stop too).
 
+"Nothing left" is checked on what the run itself held: every program,
+link and network namespace it had an fd of (polled from /proc until the
+signal) must be gone, and rcu_expedited must be back at the value the
+shared record demands (1 while another run holds it).  That holds on a
+machine shared with other kernel runs; ``--system-wide`` adds the stricter
+comparison of every BPF object and namespace of the machine before and
+after, meaningful only when nothing else creates any meanwhile.
+
 Baseline in the same run: none needed; the figure is clean trials out of
 trials, with the slowest stop.
 """
@@ -32,6 +40,8 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dialect", action="append", help="fuzz dialect (repeatable; default linux)")
+    ap.add_argument("--system-wide", action="store_true",
+                    help="also compare the machine's BPF objects and namespaces (an idle machine only)")
     args = ap.parse_args()
     reason = kernel_available()
     if reason is not None:
@@ -45,7 +55,7 @@ def main() -> int:
             clean, t0 = 0, time.monotonic()
             for i in range(args.trials):
                 with tempfile.TemporaryDirectory() as out:
-                    problems = trial(sig, out, rng, dialect=dialect)
+                    problems = trial(sig, out, rng, system_wide=args.system_wide, dialect=dialect)
                 if problems:
                     print(f"  {dialect} {sig.name} trial {i + 1}: {problems}", flush=True)
                 clean += not problems
