@@ -44,32 +44,40 @@ def main() -> int:
 
     base = hostile.Tally()
     t0 = time.perf_counter()
-    for kind in KINDS:
-        for data in corpus[kind]:
-            hostile.judge(base, kind, data, work, "seed")
+    try:
+        for kind in KINDS:
+            for data in corpus[kind]:
+                hostile.judge(base, kind, data, work, "seed")
+    except KeyboardInterrupt:
+        print("STOPPED by a signal while measuring the baseline: no figure")
+        return 1
     base_s = (time.perf_counter() - t0) / base.inputs
 
     rng = Random(args.seed)
     t = hostile.Tally()
     per_kind = dict.fromkeys(KINDS, 0)
     t0 = time.perf_counter()
-    stopped_early = False
-    for i in range(args.inputs):
-        if args.max_seconds and time.perf_counter() - t0 > args.max_seconds:
-            stopped_early = True
-            break
-        kind = rng.choices(KINDS, WEIGHTS)[0]
-        per_kind[kind] += 1
-        data = hostile.mutate(rng, kind, rng.choice(corpus[kind]), corpus[kind])
-        hostile.judge(t, kind, data, work, f"input {i}")
-        if (i + 1) % args.every == 0:
-            print(f"  {i + 1:,} inputs, {time.perf_counter() - t0:.0f} s: tracebacks {t.tracebacks}, "
-                  f"hangs {t.hangs}, changed outputs {t.changed_outputs}, bad positions "
-                  f"{t.bad_positions}, failing {len(t.failures)}", file=sys.stderr, flush=True)
+    why = ""
+    try:
+        for i in range(args.inputs):
+            if args.max_seconds and time.perf_counter() - t0 > args.max_seconds:
+                why = f"at the {args.max_seconds:.0f} s budget"
+                break
+            kind = rng.choices(KINDS, WEIGHTS)[0]
+            data = hostile.mutate(rng, kind, rng.choice(corpus[kind]), corpus[kind])
+            hostile.judge(t, kind, data, work, f"input {i}")
+            per_kind[kind] += 1
+            if (i + 1) % args.every == 0:
+                print(f"  {i + 1:,} inputs, {time.perf_counter() - t0:.0f} s: tracebacks {t.tracebacks}, "
+                      f"hangs {t.hangs}, changed outputs {t.changed_outputs}, bad positions "
+                      f"{t.bad_positions}, failing {len(t.failures)}", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        why = "by a signal (the input it was running is not counted)"
+        t.inputs = sum(per_kind.values())
     elapsed = time.perf_counter() - t0
+    stopped_early = bool(why)
     if stopped_early:
-        print(f"STOPPED EARLY at the {args.max_seconds:.0f} s budget: {t.inputs:,} of "
-              f"{args.inputs:,} inputs run")
+        print(f"STOPPED EARLY {why}: {t.inputs:,} of {args.inputs:,} inputs run")
     statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(t.by_status.items()))
     print(f"hostile inputs: {t.inputs:,} ({', '.join(f'{k} {v:,}' for k, v in per_kind.items())}), "
           f"{t.commands:,} commands, seed {args.seed}, {elapsed:.0f} s")

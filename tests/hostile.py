@@ -249,6 +249,10 @@ def run_cli(argv: list[str]) -> tuple[int, str, str, float]:
     finally:
         for s, h in saved.items():
             signal.signal(s, h)
+    if status in (130, 143) and "mprog: stopped by SIG" in err.getvalue():
+        # The signal was meant for the harness (a command installs mprog's
+        # handlers while it runs): stop, do not count it as an input's fault.
+        raise KeyboardInterrupt(err.getvalue().strip())
     return status, out.getvalue(), err.getvalue(), time.perf_counter() - t0
 
 
