@@ -364,6 +364,18 @@ def test_too_many_programs_and_apps_in_solve(tmp_path):
     bad(*mprog("solve", d), f"{d}:18:1:", "9 applications declared")
 
 
+def test_solve_game_on_a_cgroup_dialect_is_bad_input():
+    """The multi-tenant game plays on a device hook: with 'app' lines,
+    --dialect cgroup was a KeyError (exit 70); without them it is unused."""
+    tenants = str(REPO / "examples" / "directives" / "tenants-two-firsts.dirs")
+    status, out, err = mprog("solve", tenants, "--dialect", "linux", "--dialect", "cgroup")
+    assert (status, out) == (2, ""), (status, out, err)
+    assert err.startswith("--dialect: dialect 'cgroup' attaches to cgroups; the multi-tenant game")
+    assert "Traceback" not in err
+    plain = str(REPO / "examples" / "directives" / "seed-first-last.dirs")
+    assert mprog("solve", plain, "--dialect", "cgroup") == mprog("solve", plain)
+
+
 def test_a_bug_of_ours_is_the_only_traceback(tmp_path, monkeypatch):
     from checker.cli import run
     src = write(tmp_path, "ok.mprog", SETUP)
