@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from corpus import REPO
 from hostile import SENTINEL, run_cli
 
 SETUP = "dev_add d0\nload a\nload b\nattach a d0 ingress\n"
@@ -105,6 +106,124 @@ def test_vector_names_must_be_names(tmp_path, key, value):
     step[key] = value
     v = write(tmp_path, "n.json", _vector([step]))
     bad(*mprog("run", v), f"{v}:1:", f"'{key}' must be a name")
+
+
+# A key another op reads is refused at the key (spec/vectors.md "used by"),
+# also with the value that means "absent", like an unknown key.
+@pytest.mark.parametrize("dialect, step, key", [
+    ("linux", {"op": "load", "prog": "p", "dir": "ingress"}, "dir"),
+    ("linux", {"op": "load", "prog": "p", "expected_revision": 0}, "expected_revision"),
+    ("linux", {"op": "load", "prog": "p", "flags": []}, "flags"),
+    ("linux", {"op": "close", "prog": "a", "count": 3}, "count"),
+    ("linux", {"op": "query", "dev": "d0", "dir": "ingress", "old_prog": "a"}, "old_prog"),
+    ("linux", {"op": "detach", "prog": "a", "dev": "d0", "dir": "ingress", "replace": "b"}, "replace"),
+    ("linux", {"op": "link_create", "link": "l", "prog": "a", "dev": "d0", "dir": "egress",
+               "replace": "b"}, "replace"),
+    ("linux", {"op": "attach", "prog": "a", "dev": "d0", "dir": "egress", "cgroup": "cg"}, "cgroup"),
+    ("linux", {"op": "attach", "prog": "a", "dev": "d0", "dir": "egress",
+               "prog_attach_flags": False}, "prog_attach_flags"),
+    ("linux", {"op": "dev_add", "dev": "d1", "peer": "d2"}, "peer"),
+    ("netkit", {"op": "dev_add", "dev": "d1", "mode": "l2"}, "mode"),
+    ("netkit", {"op": "query", "dev": "d0", "dir": "primary", "mode": "l2",
+                "expect": {"errno": "ok", "mode": "none"}}, "mode"),
+    ("cgroup", {"op": "cgroup_del", "cgroup": "cg", "parent": "cg"}, "parent"),
+    ("cgroup", {"op": "attach", "prog": "a", "cgroup": "cg", "dir": "cgroup_inet_egress",
+                "dev": "d0"}, "dev"),
+    ("cgroup", {"op": "load", "prog": "p", "peer": "x"}, "peer"),
+])
+def test_vector_step_key_of_another_op_is_refused(tmp_path, dialect, step, key):
+    setup = {"linux": [{"op": "dev_add", "dev": "d0"}],
+             "netkit": [{"op": "netkit_add", "dev": "d0", "peer": "d0p"}],
+             "cgroup": [{"op": "cgroup_add", "cgroup": "cg"}]}[dialect]
+    setup += [{"op": "load", "prog": "a"}, {"op": "load", "prog": "b"}]
+    text = json.dumps({"format": "mprog-vector", "version": 1, "dialect": dialect,
+                       "steps": setup}, indent=1)[:-4]
+    text += ",\n  " + json.dumps(step) + "\n ]\n}\n"
+    v = write(tmp_path, "k.json", text)
+    line = len(text.split("\n")) - 3
+    col = text.split("\n")[line - 1].index(f'"{key}"') + 1
+    for argv in (("run", v), ("convert", v, "-o", str(tmp_path / "k.mprog"))):
+        lines = bad(*mprog(*argv), f"{v}:{line}:{col}:", f"'{step['op']}' takes no {key!r}")
+        assert lines[2] == "    " + " " * (col - 1) + "^"
+    assert not (tmp_path / "k.mprog").exists()
+
+
+def test_rfc_passes_replace_in_detach_and_link_create(tmp_path):
+    v = write(tmp_path, "r.json", json.dumps({"format": "mprog-vector", "version": 1, "dialect": "rfc",
+                                               "steps": [
+        {"op": "dev_add", "dev": "d0"}, {"op": "load", "prog": "a"},
+        {"op": "detach", "prog": "a", "dev": "d0", "dir": "ingress", "replace": "a",
+         "expect": {"errno": "ENOENT"}},
+        {"op": "link_create", "link": "l", "prog": "a", "dev": "d0", "dir": "ingress", "replace": "a",
+         "expect": {"errno": "EINVAL"}}]}))
+    status, out, err = mprog("run", v)
+    assert (status, err) == (0, ""), (status, out, err)
+
+
+@pytest.mark.parametrize("line, word", [
+    ("detach a d0 ingress replace b", "replace"),
+    ("link_create l a d0 ingress replace b", "replace"),
+])
+def test_script_option_of_another_op_is_refused(tmp_path, line, word):
+    f = write(tmp_path, "o.mprog", SETUP + line + "\n")
+    col = line.index(word) + 1
+    lines = bad(*mprog("run", f), f"{f}:5:{col}:", "takes no replace in dialect 'linux'")
+    assert lines[2] == "    " + " " * (col - 1) + "^"
+
+
+def test_schema_lists_the_keys_the_reader_takes_per_op():
+    """spec/vector.schema.json's per-op key lists are the union over the
+    dialects of what the reader takes (checker.syntax.validate.op_fields)."""
+    from checker import dialects
+    from checker.syntax.validate import op_fields
+    schema = json.loads((REPO / "spec" / "vector.schema.json").read_text())
+    listed = {c["if"]["properties"]["op"]["const"]: set(c["then"]["propertyNames"]["enum"])
+              for c in schema["$defs"]["step"]["allOf"] if "const" in c["if"]["properties"]["op"]}
+    taken: dict = {}
+    for name in dialects.names():
+        d = dialects.get(name)
+        for op in d.ops:
+            taken.setdefault(op, {"op", "expect"}).update(op_fields(d, op))
+    assert listed == taken
+
+
+@pytest.mark.parametrize("dialect, line, message, word", [
+    ("netkit", "netkit_add a b mode l2 => ok mode multi", "only a query's expectation has 'mode'", "multi"),
+    ("cgroup", "cgroup_add a => ok count 3", "only a query's expectation has 'count'", "count"),
+    ("linux", "load p => ok rev 2", "only a query's expectation has 'revision'", "rev"),
+    ("linux", "dev_add a => ok [p@l]", "only a query's expectation has 'progs'", "["),
+    ("linux", "query lo ingress => ok count 0 mode none", "queries of dialect 'linux' report no attach mode",
+     "mode"),
+    ("netkit", "query lo ingress => ENOENT mode none", "queries of dialect 'netkit' report no attach mode",
+     "mode"),
+])
+def test_an_expectation_that_cannot_hold_is_bad_input(tmp_path, dialect, line, message, word):
+    """Expected query fields on another request, or an attach mode where
+    queries write none back, could never hold: exit 2 at the word, not an
+    expectation failure (exit 1) that reads like a kernel regression."""
+    f = write(tmp_path, "e.mprog", f"dialect {dialect}\n{line}\n")
+    col = line.index(" " + word if word != "[" else "[", line.index("=>")) + (word != "[") + 1
+    if word == "multi":
+        col = line.index("mode", line.index("=>")) + 1
+    lines = bad(*mprog("run", f), f"{f}:2:{col}:", message)
+    assert lines[2] == "    " + " " * (col - 1) + "^"
+
+
+# A number out of range is quoted as written: hex stays hex.
+@pytest.mark.parametrize("line, message", [
+    ("close 0x100000000", "object to close 0x100000000 does not fit in 32 bits"),
+    ("attach b d0 ingress before id 0xFFFFFFFFF", "relative object 0xFFFFFFFFF does not fit"),
+    ("attach b d0 ingress flags=0x1FFFFFFFF", "not 0x1FFFFFFFF"),
+    ("query d0 ingress count 0x100000000", "count must be an integer from 0 to 4294967295, not 0x100000000"),
+    ("query d0 ingress => ok count 0X100000000", "not 0X100000000"),
+    ("query d0 ingress count 4294967296", "not 4294967296"),
+])
+def test_out_of_range_number_is_quoted_as_written(tmp_path, line, message):
+    f = write(tmp_path, "n.mprog", SETUP + line + "\n")
+    bad(*mprog("run", f), f"{f}:5:", message)
+    f = write(tmp_path, "r.mprog", "dialect rfc\n" + SETUP + "attach b d0 ingress rev 0x1FFFFFFFF\n")
+    bad(*mprog("run", f), f"{f}:6:25:", "expected_revision must be an integer from 0 to 4294967295, "
+                                         "not 0x1FFFFFFFF")
 
 
 def test_name_and_description_survive_json_script_json(tmp_path):
@@ -243,6 +362,18 @@ def test_too_many_programs_and_apps_in_solve(tmp_path):
     apps = "".join(f"p{i}:\n" for i in range(9)) + "".join(f"app a{i}: p{i}\n" for i in range(9))
     d = write(tmp_path, "apps.dirs", apps)
     bad(*mprog("solve", d), f"{d}:18:1:", "9 applications declared")
+
+
+def test_solve_game_on_a_cgroup_dialect_is_bad_input():
+    """The multi-tenant game plays on a device hook: with 'app' lines,
+    --dialect cgroup was a KeyError (exit 70); without them it is unused."""
+    tenants = str(REPO / "examples" / "directives" / "tenants-two-firsts.dirs")
+    status, out, err = mprog("solve", tenants, "--dialect", "linux", "--dialect", "cgroup")
+    assert (status, out) == (2, ""), (status, out, err)
+    assert err.startswith("--dialect: dialect 'cgroup' attaches to cgroups; the multi-tenant game")
+    assert "Traceback" not in err
+    plain = str(REPO / "examples" / "directives" / "seed-first-last.dirs")
+    assert mprog("solve", plain, "--dialect", "cgroup") == mprog("solve", plain)
 
 
 def test_a_bug_of_ours_is_the_only_traceback(tmp_path, monkeypatch):

@@ -42,6 +42,9 @@ def cmd_solve(args, out=None, err=None) -> int:
         for name in names:
             check_dialect(name)
         ds = read_directives(args.file, max_programs=MPROG_MAX, max_apps=MAX_APPS)
+        if ds.apps:
+            for name in names:
+                check_game_dialect(name)
         reports = [tenants(ds, dialect=name) for name in dict.fromkeys(names)]
         report = reports[0]
     except BadInput as e:
@@ -71,6 +74,17 @@ def check_dialect(name: str) -> None:
         from ..syntax.validate import did_you_mean
         raise BadInput(f"unknown dialect {name!r} (known: {', '.join(dialects.names())})"
                        + did_you_mean(name, dialects.names()), "--dialect", 0, 0)
+
+
+def check_game_dialect(name: str) -> None:
+    """The multi-tenant game plays on a device's tcx hook (checker.smt.solve
+    tenants): a dialect whose attach target is a cgroup cannot play it yet."""
+    from .. import dialects
+    d = dialects.get(name)
+    if d.target == "cgroup":
+        game = [n for n in dialects.names() if dialects.get(n).target != "cgroup"]
+        raise BadInput(f"dialect {name!r} attaches to cgroups; the multi-tenant game ('app' lines) "
+                       f"plays on a device hook: use one of {', '.join(game)}", "--dialect", 0, 0)
 
 
 def _count_text(sol) -> str:

@@ -13,10 +13,10 @@ Object names map to fds and kernel ids:
   link_create), used as an fd gets a number that is verified closed and never
   opened by this backend -> EBADF.  Used as an id it gets its last known id,
   or UNUSED_ID if it never had one.
-* ``Raw(v)`` as an id goes to the kernel verbatim; as an fd, ``Raw(0)`` is 0
-  and every other value becomes the reserved closed number above, so model
-  and kernel agree (EBADF) for every raw value, even one that happens to be
-  an fd open in this process.
+* ``Raw(0)`` is 0.  Every other raw value becomes, as an fd, the reserved
+  closed number above and, as an id, UNUSED_ID, so model and kernel agree
+  (EBADF, ENOENT) for every raw value, even one that happens to be an fd
+  open in this process or the id of a live object.
 * fd 0 is kept open (on /dev/null if need be), so fd 0 is "a file that is not
   a BPF object" (EINVAL), not EBADF.
 * A deleted device keeps its old ifindex (ifindexes are allocated cyclically
@@ -220,7 +220,10 @@ class KernelBackend:
         if ref is None:
             return 0
         if isinstance(ref, Raw):
-            return ref.value
+            # Like a raw fd: "an id that names nothing" (checker.model.Raw),
+            # but the number may be a live id (this run's own objects, the
+            # host's): every non-zero raw id goes out as UNUSED_ID.
+            return 0 if ref.value == 0 else UNUSED_ID
         obj = self._lookup(ref, link_first)
         if obj is not None and obj.id is not None:
             return obj.id

@@ -24,13 +24,68 @@ from ..model import OK, UNDEFINED, Raw, Step
 from .lexicon import CGROUP_POINT_RE, MODE_WORDS, NUMBER_TOKEN_RE
 
 ANSWERS = ERRNO_NAMES | {OK, UNDEFINED}   # what an expectation may name
-# The requests that carry a flag word (the script grammar's `flags=`).
-FLAG_OPS = frozenset(("attach", "detach", "link_create", "link_update"))
 # The requests that declare a device (netkit_add: two).
 DEVICE_ADDS = ("dev_add", "netkit_add")
 NETKIT_MODES = tuple(netkit.MODES)
 U32 = 1 << 32
 U64 = 1 << 64
+
+# The request fields each op reads (spec/vectors.md, the "used by" column):
+# a field another op would read is refused, in a script as in a vector, so
+# a misplaced key is an error and never silently ignored.  The attach
+# target is ``dev`` or ``cgroup`` by dialect (Dialect.target); rfc passes
+# the replaced program in the relative's union field, so there detach and
+# link_create take ``replace`` too (Dialect.relative_union).
+_TARGET_OPS = ("attach", "detach", "query", "link_create")
+_OP_FIELDS = {
+    "load": ("prog", "type", "expected_attach_type"),
+    "attach": ("dir", "prog", "flags", "relative", "replace", "expected_revision"),
+    "detach": ("dir", "prog", "flags", "relative", "expected_revision"),
+    "query": ("dir", "count", "query_flags", "attach_flags", "prog_attach_flags"),
+    "link_create": ("dir", "prog", "link", "flags", "relative", "expected_revision"),
+    "link_update": ("prog", "link", "flags", "old_prog"),
+    "link_detach": ("link",),
+    "close": ("prog", "link"),
+    "dev_add": ("dev",), "dev_del": ("dev",), "clsact_add": ("dev",), "clsact_del": ("dev",),
+    "netkit_add": ("dev", "peer", "mode"),
+    "cgroup_add": ("cgroup", "parent"),
+    "cgroup_del": ("cgroup",),
+}
+# Every request field that some op reads (the vector step keys but op and expect).
+REQUEST_FIELDS = ("dev", "cgroup", "parent", "dir", "prog", "link", "type", "expected_attach_type",
+                  "flags", "relative", "replace", "expected_revision", "old_prog", "count",
+                  "query_flags", "attach_flags", "prog_attach_flags", "peer", "mode")
+# A field's value when the request does not give it (Step's defaults).
+_ABSENT = {"flags": (), "expected_revision": 0, "query_flags": 0, "attach_flags": 0,
+           "prog_attach_flags": False}
+
+
+def op_fields(dialect, op: str) -> frozenset:
+    """The request fields ``op`` reads in ``dialect`` (a Dialect record)."""
+    fields = set(_OP_FIELDS.get(op, ()))
+    if op in _TARGET_OPS:
+        fields.add("cgroup" if dialect.target == "cgroup" else "dev")
+    if dialect.relative_union and op in ("detach", "link_create"):
+        fields.add("replace")
+    return frozenset(fields)
+
+
+def as_written(text: str | None, value) -> str:
+    """A value for a message, as the line wrote it: a number keeps its hex
+    form (0x100000000, not 4294967296); anything else is its repr."""
+    if isinstance(value, int) and not isinstance(value, bool) and text:
+        for m in NUMBER_TOKEN_RE.finditer(text):
+            tok = m.group()
+            if len(tok) <= 66 and int(tok, 16 if tok[:2] in ("0x", "0X") else 10) == value:
+                return tok
+    return repr(value)
+
+
+# The script word that sets a field, for the caret (else the value's column).
+_SCRIPT_WORDS = {"flags": "flags", "replace": "replace", "expected_revision": "rev",
+                 "old_prog": "old", "count": "count", "query_flags": "query_flags",
+                 "attach_flags": "attach_flags", "prog_attach_flags": "prog_attach_flags",
+                 "mode": "mode", "parent": "parent", "expected_attach_type": "expected"}
 
 
 def did_you_mean(word: str, candidates) -> str:
@@ -53,6 +108,16 @@ def column_of(text: str | None, word) -> int:
         return 1
     m = re.search(r"(?<![\w.\-])" + re.escape(str(word)) + r"(?![\w.\-])", text)
     return m.start() + 1 if m else 1
+
+
+def _expect_col(text: str | None, word: str):
+    """Column of ``word`` in a line's expectation (after ``=>``), if any."""
+    i = text.find("=>") if text else -1
+    if i < 0:
+        return None
+    m = re.search(r"(?<![\w.\-])" + re.escape(word) + (r"(?![\w.\-])" if word[0].isalpha() else ""),
+                  text[i:])
+    return i + m.start() + 1 if m else None
 
 
 def _brace_col(text: str | None):
@@ -95,7 +160,8 @@ class Validator:
             return
         if isinstance(ref, Raw):
             if not 0 <= ref.value < U32:
-                raise self._fail(f"{what} {ref.value} does not fit in 32 bits", s, text, ref.value)
+                raise self._fail(f"{what} {as_written(text, ref.value)} does not fit in 32 bits",
+                                 s, text, ref.value)
             return
         if ref not in self.kinds:
             raise self._fail(f"unknown name {ref!r} for the {what}" + did_you_mean(ref, self.kinds),
@@ -154,10 +220,22 @@ class Validator:
                              "keeps its place in the hierarchy", s, text, name)
         self.cgroups.setdefault(name, (parent, s.line))
 
+    def _fields(self, s: Step, text) -> None:
+        """Refuse a field the op does not read (see _OP_FIELDS)."""
+        takes = op_fields(self.dialect, s.op)
+        for key in REQUEST_FIELDS:
+            if key not in takes and getattr(s, key) != _ABSENT.get(key):
+                raise self._fail(f"'{s.op}' takes no {key} in dialect {self.dialect.name!r}"
+                                 + self._takes(s.op, takes), s, text,
+                                 _SCRIPT_WORDS.get(key, getattr(s, key)))
+
+    def _takes(self, op: str, takes) -> str:
+        return f" (it takes {', '.join(sorted(takes))})" if takes else ""
+
     def _int(self, s: Step, value, limit: int, what: str, text) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < limit:
-            raise self._fail(f"{what} must be an integer from 0 to {limit - 1}, not {value!r}",
-                             s, text, value)
+            raise self._fail(f"{what} must be an integer from 0 to {limit - 1}, not "
+                             f"{as_written(text, value)}", s, text, value)
 
     # -- the check ------------------------------------------------------------
     def check(self, s: Step, text: str | None = None) -> Step:
@@ -177,10 +255,7 @@ class Validator:
             self._target(s, text)
         elif op in ("dev_add", "dev_del", "clsact_add", "clsact_del", "netkit_add"):
             self._dev(s, text)
-        if op != "netkit_add" and (s.peer is not None or s.mode is not None):
-            raise self._fail(f"'{op}' takes no {'peer' if s.peer is not None else 'mode'}", s, text)
-        if s.flags and op not in FLAG_OPS:
-            raise self._fail(f"'{op}' takes no flags", s, text, "flags")
+        self._fields(s, text)
         for f in s.flags:
             if isinstance(f, str):
                 if f not in d.flags:
@@ -190,7 +265,8 @@ class Validator:
                     raise self._fail(f"unknown flag {f!r} in dialect {d.name!r}" + did_you_mean(f, known)
                                      + f" (known: {', '.join(known)}, or a number)", s, text, word)
             elif isinstance(f, bool) or not isinstance(f, int) or not 0 < f < U32:
-                raise self._fail(f"a raw flag must be a number from 1 to {U32 - 1}, not {f!r}", s, text, f)
+                raise self._fail(f"a raw flag must be a number from 1 to {U32 - 1}, not "
+                                 f"{as_written(text, f)}", s, text, f)
         self._int(s, s.expected_revision, 1 << d.revision_bits, "expected_revision", text)
         if d.relative_union and s.relative is not None and s.replace is not None:
             # v2 UAPI: relative_fd / relative_id / replace_bpf_fd are one union
@@ -258,6 +334,20 @@ class Validator:
         if e.errno not in ANSWERS:
             raise self._fail(f"unknown errno {e.errno!r}" + did_you_mean(e.errno, ANSWERS),
                              s, text, e.errno)
+        # What only a query answers, expected of another request or of a
+        # dialect whose queries do not write it back, could never hold: bad
+        # input (exit 2), not an expectation failure (exit 1).
+        asked = [(w, k) for w, k, v in (("count", "count", e.count), ("rev", "revision", e.revision),
+                                        ("[", "progs", e.progs), ("mode", "mode", e.mode))
+                 if v is not None]
+        if asked and s.op != "query":
+            word, key = asked[0]
+            raise self._fail(f"only a query's expectation has {key!r}; '{s.op}' answers an errno",
+                             s, text, col=_expect_col(text, word))
+        if e.mode is not None and self.dialect.target != "cgroup":
+            # the attach mode (none, override, multi) is a cgroup list's
+            raise self._fail(f"queries of dialect {self.dialect.name!r} report no attach mode",
+                             s, text, col=_expect_col(text, "mode"))
         if e.count is not None:
             self._int(s, e.count, U32, "expected count", text)
         if e.revision is not None:

@@ -16,7 +16,7 @@ from ..errors import BadInput
 from ..flags import canonical
 from ..model import Expect, Raw, Script, Step
 from .lexicon import MAX_INT, MAX_LINE, NAME_RE, read_text, split_lines
-from .validate import Validator, did_you_mean
+from .validate import Validator, did_you_mean, op_fields
 
 def schema_text() -> str:
     """spec/vector.schema.json: shipped inside the wheel (checker/spec/), or
@@ -164,6 +164,7 @@ def read_vector(path: str, text: str | None = None) -> Script:
             step = _step_from_json(raw, line, col)
         except _Bad as e:
             raise BadInput(str(e), path, line, col, src) from None
+        _check_keys(raw, step.op, v.dialect, text, lines, path)
         try:
             steps.append(v.check(step, None))
         except BadInput as e:
@@ -188,6 +189,42 @@ def read_vector(path: str, text: str | None = None) -> Script:
 
 class _Bad(Exception):
     pass
+
+
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:]')
+
+
+def _key_offset(text: str, start: int, key: str) -> int:
+    """Offset of ``"key":`` among the members of the object at ``start``
+    (not inside a nested object: an expectation has a ``count`` too)."""
+    depth, prev = 0, None
+    want = json.dumps(key)
+    for m in _TOKENS.finditer(text, start):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+        elif tok in "]}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif tok == ":" and depth == 1 and prev is not None and json.loads(prev.group()) == key:
+            return prev.start()
+        prev = m if tok[0] == '"' else None
+    return start
+
+
+def _check_keys(raw: dict, op: str, dialect, text: str, lines: list, path: str) -> None:
+    """A step key that its op does not read (spec/vectors.md, "used by") is
+    an error at the key, like an unknown key: never silently ignored."""
+    if op not in dialect.ops:
+        return                                  # the validator names the op
+    takes = op_fields(dialect, op)
+    for k in raw:
+        if k not in ("op", "expect") and k not in takes:
+            line, col = _line_col(text, _key_offset(text, raw.pos, k))
+            listed = f" (it takes {', '.join(sorted(takes))})" if takes else ""
+            raise BadInput(f"'{op}' takes no {k!r} in dialect {dialect.name!r}{listed}", path, line,
+                           col, lines[line - 1] if line <= len(lines) else None)
 
 
 # "# description: " + a line of the text must be a script line (MAX_LINE).

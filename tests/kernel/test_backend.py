@@ -535,11 +535,9 @@ def test_session_stays_inside_and_sigint_surfaces_at_the_next_request(kb):
     q(kb, ["p1"], 2, **IN)                        # p2 was never attached
 
 
-def test_raw_fds_agree_with_the_model_for_every_value(kb):
-    """A raw fd names no object, whatever number it is: the process's own
-    stdio and open files, low numbers, this backend's own fd numbers, and
-    the extremes.  The model and the kernel both answer EBADF in every fd
-    position (prog, relative, replace, link, old_prog)."""
+def _raw_setup(kb):
+    """p1 (prog API) and l1 (p2's link) on a's ingress, p3 loaded: on the
+    kernel backend and on a model executor, which is returned."""
     from checker.exec import Executor
     model = Executor()
     setup = [Step("dev_add", dev="a"), Step("load", prog="p1"), Step("load", prog="p2"),
@@ -547,6 +545,15 @@ def test_raw_fds_agree_with_the_model_for_every_value(kb):
              Step("link_create", link="l1", prog="p2", **IN)]
     for s in setup:
         assert model.apply(s).errno == kb.apply(s).errno == OK
+    return model
+
+
+def test_raw_fds_agree_with_the_model_for_every_value(kb):
+    """A raw fd names no object, whatever number it is: the process's own
+    stdio and open files, low numbers, this backend's own fd numbers, and
+    the extremes.  The model and the kernel both answer EBADF in every fd
+    position (prog, relative, replace, link, old_prog)."""
+    model = _raw_setup(kb)
     with open(os.devnull) as f, open(__file__) as g:
         own = sorted({1, 2, f.fileno(), g.fileno(), kb.progs["p1"].fd, kb.links["l1"].fd})
         values = own + [3, 4, 5, 10, 999, 1000, 1001, 2**31 - 1, 2**31, 2**32 - 1]
@@ -562,4 +569,24 @@ def test_raw_fds_agree_with_the_model_for_every_value(kb):
                 m, k = model.apply(step), kb.apply(step)
                 assert m.errno == k.errno == "EBADF", (v, step, m, k)
         assert not f.closed and os.fstat(f.fileno())         # nothing of ours was touched
+    q(kb, ["p1", "p2"], 3, links=[None, "l1"])
+
+
+def test_raw_ids_agree_with_the_model_for_every_value(kb):
+    """A raw id names no object, whatever number it is (checker.model.Raw):
+    the ids of this backend's own programs and links, low numbers and the
+    extremes.  Sent verbatim, a raw id equal to a live object's id would
+    name it on the kernel while the model answers ENOENT; the backend maps
+    every non-zero raw id to one that names nothing."""
+    model = _raw_setup(kb)
+    own = sorted({kb.progs[p].id for p in ("p1", "p2", "p3")} | {kb.links["l1"].id})
+    for v in own + [1, 2, 3, 1000, 2**31 - 1, 2**31, 2**32 - 1]:
+        r = Raw(v)
+        for step in (Step("attach", **IN, prog="p3", flags=("BEFORE", "ID"), relative=r),
+                     Step("attach", **IN, prog="p3", flags=("AFTER", "ID", "LINK"), relative=r),
+                     Step("detach", **IN, prog="p1", flags=("BEFORE", "ID"), relative=r),
+                     Step("link_create", link=f"x{v}", prog="p3", flags=("AFTER", "ID"), relative=r,
+                          **IN)):
+            m, k = model.apply(step), kb.apply(step)
+            assert m.errno == k.errno == "ENOENT", (v, step, m, k)
     q(kb, ["p1", "p2"], 3, links=[None, "l1"])

@@ -28,6 +28,17 @@ def test_fuzz_stops_cleanly(sig, tmp_path):
     assert trial(sig, str(tmp_path), random.Random(int(sig)), system_wide=False) == []
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_cgroup_fuzz_stops_cleanly(sig, tmp_path):
+    """The cgroup campaign too: its private cgroup subtree is gone."""
+    from checker.kernel.cgroup import cgroup_available
+    reason = cgroup_available()
+    if reason is not None:
+        pytest.skip(f"cgroup backend unavailable: {reason}")
+    assert trial(sig, str(tmp_path), random.Random(int(sig) + 7), system_wide=False,
+                 dialect="cgroup") == []
+
+
 def test_sigkill_then_any_kernel_command_restores_rcu_expedited(tmp_path):
     with open(rcu.PATH) as f:
         before = f.read().strip()
