@@ -1,0 +1,122 @@
+"""A divergence of the generator engine, confirmed and shrunk.
+
+The campaign finds a diverging sequence on its reused kernel backend.  Here
+it is first run again on a fresh Executor and a fresh kernel backend (a new
+namespace, nothing reused), so a divergence is never an artefact of the
+reuse; then hypothesis shrinks it: the sequence's integers (the generator's
+choices, one per draw: checker.fuzz.generate) go into an in-memory example
+database, and ``hypothesis.find`` over the generator's own strategy
+(``generate.replay``) replays them (Phase.reuse) and shrinks them
+(Phase.shrink), every candidate run on fresh backends.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from ..diff import observable
+from ..exec import Executor
+from ..model import Outcome, Step
+
+DATABASE_KEY = b"mprog-fuzz-divergence"
+
+
+@dataclass
+class Divergent:
+    """A minimal diverging sequence: ``steps`` end with the diverging step."""
+    steps: list[Step]
+    index: int
+    model: list[Outcome]          # model outcome of every step
+    kernel: list[Outcome]         # kernel outcome of every step
+    shrunk: bool = True           # False: as found (hypothesis could not replay it)
+    fresh: bool = True            # False: it did not diverge again on fresh backends
+
+
+def run_fresh(steps, dialect: str, on_step: Optional[Callable] = None,
+              unit=None) -> Optional[Divergent]:
+    """Run ``steps`` on a fresh Executor and a fresh kernel backend; the
+    first divergence, or None.  ``on_step(step, model outcome, kernel
+    outcome, kernel seconds)`` after every step."""
+    import time
+
+    from .. import signals
+    from ..kernel import KernelBackend
+    model = Executor(dialect, unit)
+    mo, ko = [], []
+    clock = time.perf_counter
+    with KernelBackend(dialect) as kb, kb.session():
+        for i, s in enumerate(steps):
+            signals.check()           # a stop signal whose first raise was swallowed
+            a = model.apply(s)
+            t0 = clock()
+            b = kb.apply(s)
+            dt = clock() - t0
+            mo.append(a)
+            ko.append(b)
+            if on_step is not None:
+                on_step(s, a, b, dt)
+            if observable(a) != observable(b):
+                return Divergent(list(steps[:i + 1]), i, mo, ko)
+    return None
+
+
+def minimal(found, dialect: str, gen, summary, unit=None) -> Divergent:
+    """The shrunk divergence of ``found`` = (steps, index, model outcomes,
+    kernel outcomes, RandomDraw, Bias) from the campaign (``unit``: the
+    executor unit it ran)."""
+    steps, index, mo, ko, draw, bias = found
+
+    def count(*_):
+        summary.shrink_requests += 1
+
+    first = run_fresh(steps, dialect, count, unit)
+    if first is None:
+        return Divergent(steps[:index + 1], index, mo[:index + 1], ko[:index + 1], shrunk=False,
+                         fresh=False)
+    diverges = lambda s: run_fresh(s, dialect, count, unit) is not None  # noqa: E731
+    best = _shrink(draw.choices, bias, dialect, unit, gen, diverges)
+    if best is None:
+        first.shrunk = False
+        return first
+    return run_fresh(_one_minimal(best, len(gen.prelude(False)), diverges), dialect, count, unit) or first
+
+
+def _one_minimal(steps: list, keep: int, diverges) -> list:
+    """Drop single requests after the first ``keep`` while it still
+    diverges.  Hypothesis deletes the integers of a request, which also
+    changes what the requests after it pick from the world (the generator
+    is state-aware), so a request that changes nothing can survive its
+    shrinker; here the Steps themselves are dropped."""
+    i = len(steps) - 2              # the last step is the diverging one
+    while i >= keep:
+        cand = steps[:i] + steps[i + 1:]
+        if diverges(cand):
+            steps = cand
+        i -= 1
+    return steps
+
+
+def _shrink(choices, bias, dialect: str, unit, gen, diverges) -> Optional[list]:
+    from hypothesis import HealthCheck, Phase, Verbosity, find, settings
+    from hypothesis.errors import NoSuchExample, Unsatisfiable
+    try:
+        from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
+    except ImportError:              # a hypothesis without the choice-sequence database
+        return None
+    db = InMemoryExampleDatabase()
+    # The secondary corpus: examples that failed once and are not known to
+    # be minimal (hypothesis replays them, then shrinks; an example under
+    # the primary key counts as shrunk already and is only replayed).
+    db.save(DATABASE_KEY + b".secondary", choices_to_bytes(choices))
+    try:
+        with warnings.catch_warnings():
+            # find() renders the minimal example once more; a sequence of
+            # 100+ requests makes a repr hypothesis warns about.
+            warnings.filterwarnings("ignore", message="Generating overly large repr")
+            return find(gen.replay(bias, dialect, unit), diverges, database_key=DATABASE_KEY,
+                        settings=settings(database=db, phases=(Phase.reuse, Phase.shrink),
+                                          verbosity=Verbosity.quiet, print_blob=False, deadline=None,
+                                          suppress_health_check=list(HealthCheck)))
+    except (NoSuchExample, Unsatisfiable):
+        return None
