@@ -36,5 +36,5 @@ def open_backend(kind: str, dialect: str) -> Backend:
     if kind == "model":
         from .exec import Executor
         return Executor(dialect)
-    from .kernel import KernelBackend
-    return KernelBackend(dialect)
+    from .kernel import kernel_backend
+    return kernel_backend(dialect)

@@ -18,7 +18,11 @@ The alphabet (depth counts letters; the setup is not counted):
 * setup: ``load p1``, ``load p2``, ``load p3``;
 * one device ``d0`` and one attach point (the first that both dialects
   have): ``dev_add``, ``dev_del``, ``clsact_add``, ``clsact_del``, ``query``
-  (every letter naming d0 comes after its ``dev_add``, as in a script);
+  (every letter naming d0 comes after its ``dev_add``, as in a script).  A
+  dialect with a ``diff_hook`` the other lacks (netkit: ``primary``, on a
+  pair made by ``netkit_add d0 d0p``) writes every letter on its own hook:
+  the other dialect's requests on its first attach point, its own on its
+  hook (dev_add becomes its device's request);
 * ``attach X``, ``detach [X]``, ``link_create L X`` with X in p1..p3, a flag
   word W and a relative R; W is 0, every bit that either dialect's flag
   table names, or any two of them, sent as the same raw word to both
@@ -166,12 +170,43 @@ class _Freezer:
         return v
 
 
+PEER = "d0p"              # the peer of d0 in a dialect whose hook is on a pair (netkit)
+
+
+class _View:
+    """How one dialect writes the letters: on its attach point, with its
+    device request (module docstring)."""
+
+    def __init__(self, d, point: str, shared: str):
+        self.point, self.shared = point, shared
+        self.device_op = d.diff_hook[1] if d.diff_hook and d.diff_hook[0] == point else "dev_add"
+
+    def __call__(self, s: Step) -> Step:
+        if s.op == "dev_add" and self.device_op != "dev_add":
+            return Step(self.device_op, dev=s.dev, peer=PEER)
+        if s.dir == self.shared and self.point != self.shared:
+            return dataclasses.replace(s, dir=self.point)
+        return s
+
+
+def points(a, b) -> tuple:
+    """The attach point each dialect is compared on: its diff_hook if the
+    other has no such point, else the first point both have."""
+    shared = next((p for p in a.attach_points if p in b.attach_points), None)
+    pa = a.diff_hook[0] if a.diff_hook and a.diff_hook[0] not in b.attach_points else shared
+    pb = b.diff_hook[0] if b.diff_hook and b.diff_hook[0] not in a.attach_points else shared
+    if pa is None or pb is None:
+        raise ValueError(f"dialects {a.name!r} and {b.name!r} have no attach point in common")
+    return pa, pb
+
+
 class _Alphabet:
     """The letters of a node: the request alphabet over the names the
     sequence has declared so far (module docstring)."""
 
-    def __init__(self, a, b, point: str):
+    def __init__(self, a, b, point: str, views: tuple = (None, None)):
         self.a, self.b, self.point = a, b, point
+        self.view_a, self.view_b = (v or (lambda s: s) for v in views)
         self.ops = a.ops & b.ops
         bits = sorted({bit for d in (a, b) for bit in d.flags.bits.values()})
         self.words = (0,) + tuple(bits) + tuple(x | y for x, y in itertools.combinations(bits, 2))
@@ -207,12 +242,12 @@ class _Alphabet:
         for op in ("dev_add", "dev_del", "clsact_add", "clsact_del"):
             if op in self.ops and (node.declared or op == "dev_add"):
                 s = Step(op, dev=DEV)
-                yield op, s, s
+                yield op, self.view_a(s), self.view_b(s)
         if not node.declared:         # a script names a device only after its dev_add
             return
         if "query" in self.ops:
             s = Step("query", **hook)
-            yield "query", s, s
+            yield "query", self.view_a(s), self.view_b(s)
         relatives = (None,) + PROGS + node.links + node.fill_ends
         new_link = LINKS[len(node.links)] if len(node.links) < len(LINKS) else None
         for op in ("attach", "detach", "link_create"):
@@ -227,12 +262,12 @@ class _Alphabet:
                     if old is not None and rel is not None and self.union:
                         continue
                     s = Step(op, prog=prog, flags=flags, relative=rel, replace=old, **hook, **extra)
-                    yield op, s, s
+                    yield op, self.view_a(s), self.view_b(s)
             if op == "detach":
                 continue
             for (what, fa, fb), prog in itertools.product(self.intents, PROGS):
-                yield ("directive", Step(op, prog=prog, flags=fa, **hook, **extra),
-                       Step(op, prog=prog, flags=fb, **hook, **extra))
+                yield ("directive", self.view_a(Step(op, prog=prog, flags=fa, **hook, **extra)),
+                       self.view_b(Step(op, prog=prog, flags=fb, **hook, **extra)))
         for link in node.links:
             if "link_update" in self.ops:
                 for prog in PROGS:
@@ -250,7 +285,7 @@ class _Alphabet:
         words = sorted({f for s in steps_a for f in s.flags if isinstance(f, int)})
         lines = [self.legend[w] for w in words if w in self.legend]
         for sa, sb in zip(steps_a, steps_b):
-            if sa != sb:
+            if sa.flags != sb.flags:
                 what = next(w for w, fa, fb in self.intents if (fa, fb) == (sa.flags, sb.flags))
                 lines.append(f"directive {what}: {self.a.name} writes '{render_step(sa)}', "
                              f"{self.b.name} '{render_step(sb)}'")
@@ -285,10 +320,9 @@ class _Node:
 
 
 def common_point(a, b) -> str:
-    for p in a.attach_points:
-        if p in b.attach_points:
-            return p
-    raise ValueError(f"dialects {a.name!r} and {b.name!r} have no attach point in common")
+    """The attach point the report names (both dialects' when they differ)."""
+    pa, pb = points(a, b)
+    return pa if pa == pb else f"{pa} ({a.name}) / {pb} ({b.name})"
 
 
 def diff(name_a: str, name_b: str, depth: int = 3, max_states: int = 200_000) -> Report:
@@ -296,12 +330,14 @@ def diff(name_a: str, name_b: str, depth: int = 3, max_states: int = 200_000) ->
     ``depth`` letters (module docstring).  Raises LookupError for an unknown
     dialect, ValueError when the two share no attach point."""
     a, b = dialects.get(name_a), dialects.get(name_b)
-    point = common_point(a, b)
+    pa, pb = points(a, b)
+    shared = next((p for p in a.attach_points if p in b.attach_points), pa)
+    views = (_View(a, pa, shared), _View(b, pb, shared))
     step_a, step_b = a.unit("executor").step, b.unit("executor").step
-    alpha = _Alphabet(a, b, point)
-    probe = Step("query", dev=DEV, dir=point)
+    alpha = _Alphabet(a, b, shared, views)
+    probe_a, probe_b = (v(Step("query", dev=DEV, dir=shared)) for v in views)
     t0 = time.perf_counter()
-    report = Report(a.name, b.name, depth, point, [])
+    report = Report(a.name, b.name, depth, common_point(a, b), [])
     found: dict = {}
 
     def run(world_a, world_b, steps_a, steps_b):
@@ -331,8 +367,7 @@ def diff(name_a: str, name_b: str, depth: int = 3, max_states: int = 200_000) ->
         for node in frontier:
             for kind, sa, sb in alpha.letters(node):
                 if kind == "fill":
-                    steps_a, aa, bb, wa, wb, bad, ends, fills = _fill(node, run, point)
-                    steps_b = steps_a
+                    steps_a, steps_b, aa, bb, wa, wb, bad, ends, fills = _fill(node, run, shared, views)
                     if not steps_a:
                         continue
                 else:
@@ -350,10 +385,10 @@ def diff(name_a: str, name_b: str, depth: int = 3, max_states: int = 200_000) ->
                 if wa is not node.world_a or wb is not node.world_b:
                     # A changed world that a query would show differently: the
                     # sequence with that query appended diverges (this one not yet).
-                    oa, _ = step_a(wa, probe)
-                    ob, _ = step_b(wb, probe)
+                    oa, _ = step_a(wa, probe_a)
+                    ob, _ = step_b(wb, probe_b)
                     if observable(oa) != observable(ob):
-                        _record(found, report, _Node(child, (probe,), (probe,), (oa,), (ob,), wa, wb,
+                        _record(found, report, _Node(child, (probe_a,), (probe_b,), (oa,), (ob,), wa, wb,
                                                      links, ends, fills, d + 1, declared), alpha,
                                 witnessed=True)
                 key = (freeze(wa), freeze(wb), links, ends, declared)
@@ -370,27 +405,29 @@ def diff(name_a: str, name_b: str, depth: int = 3, max_states: int = 200_000) ->
     return _finish(report, found, t0)
 
 
-def _fill(node: _Node, run, point: str):
+def _fill(node: _Node, run, point: str, views: tuple):
     """The fill letter: load and append fresh programs until an append fails."""
-    steps, aa, bb = [], [], []
+    steps_a, steps_b, aa, bb = [], [], [], []
     wa, wb, fills = node.world_a, node.world_b, node.fills
     first = None
     for _ in range(FILL_LIMIT):
         name = f"f{fills + 1}"
         pair = (Step("load", prog=name), Step("attach", prog=name, dev=DEV, dir=point))
-        a2, b2, wa2, wb2, bad = run(wa, wb, pair, pair)
+        pair_a, pair_b = (tuple(v(s) for s in pair) for v in views)
+        a2, b2, wa2, wb2, bad = run(wa, wb, pair_a, pair_b)
         if bad is None and a2[-1].errno != "ok":       # the hook is full in both: done
             break
-        steps += pair[:len(a2)]
+        steps_a += pair_a[:len(a2)]
+        steps_b += pair_b[:len(b2)]
         aa += a2
         bb += b2
         wa, wb, fills = wa2, wb2, fills + 1
         first = first or name
         if bad is not None:
-            return tuple(steps), aa, bb, wa, wb, len(steps) - 1, node.fill_ends, fills
+            return tuple(steps_a), tuple(steps_b), aa, bb, wa, wb, len(steps_a) - 1, node.fill_ends, fills
     if first is None:
-        return (), [], [], wa, wb, None, node.fill_ends, fills
-    return tuple(steps), aa, bb, wa, wb, None, (first, f"f{fills}"), fills
+        return (), (), [], [], wa, wb, None, node.fill_ends, fills
+    return tuple(steps_a), tuple(steps_b), aa, bb, wa, wb, None, (first, f"f{fills}"), fills
 
 
 def _record(found: dict, report: Report, node: _Node, alpha: _Alphabet, witnessed: bool = False) -> None:

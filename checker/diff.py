@@ -21,7 +21,7 @@ def observable(o: Outcome):
     """What a caller of bpf(2) sees: the errno and what a query wrote back
     (with the stored flags in dialects that report them)."""
     q = o.query
-    return (o.errno, None if q is None else (q.count, q.revision, q.progs, q.links, q.flags))
+    return (o.errno, None if q is None else (q.count, q.revision, q.progs, q.links, q.flags, q.mode))
 
 
 def first_divergence(steps: Iterable[Step], model, kernel) -> Divergence | None:

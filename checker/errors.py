@@ -4,6 +4,19 @@ exceptions; the classes here are for bad input, unavailable backends and bugs.
 """
 from __future__ import annotations
 
+import errno as _errno
+
+# Errno names as the kernel spells them.  Python's errno.errorcode keeps one
+# name per number, and for 95 it keeps libc's ENOTSUP; the kernel returns
+# -EOPNOTSUPP (include/uapi/asm-generic/errno.h), and so do its messages.
+_KERNEL_NAMES = {_errno.EOPNOTSUPP: "EOPNOTSUPP"}
+ERRNO_NAMES = frozenset(_errno.errorcode.values()) | frozenset(_KERNEL_NAMES.values())
+
+
+def errno_name(code: int) -> str:
+    """The kernel's name of errno ``code`` ("E<code>" if it has none)."""
+    return _KERNEL_NAMES.get(code) or _errno.errorcode.get(code, f"E{code}")
+
 
 class BadInput(Exception):
     """A malformed script or vector: reported as ``file:line:col: message``,

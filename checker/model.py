@@ -53,6 +53,7 @@ class Expect:
     progs: tuple[str, ...] | None = None
     links: tuple[str | None, ...] | None = None
     flags: tuple[tuple[str, ...], ...] | None = None
+    mode: str | None = None        # cgroup: the list's attach mode (none, override, multi)
 
 
 # Not frozen: a frozen dataclass's __init__ costs one object.__setattr__ per
@@ -75,6 +76,17 @@ class Step:
     count: int | None = None                 # query input array size; None = large enough
     query_flags: int = 0
     attach_flags: int = 0
+    # cgroup dialect: the attach target (a cgroup name, where tcx has ``dev``),
+    # cgroup_add's parent, load's expected attach type, and whether a query
+    # passes a prog_attach_flags array.
+    cgroup: str | None = None
+    parent: str | None = None
+    expected_attach_type: str | None = None
+    prog_attach_flags: bool = False
+    # netkit_add (netkit dialect): ``dev`` is the primary, ``peer`` the peer
+    # device's name, ``mode`` the device mode (l2, l3; None = the kernel's default).
+    peer: str | None = None
+    mode: str | None = None
     expect: Expect | None = None
     # Source position (1-based line, column) for messages; not part of equality.
     line: int = field(default=0, compare=False)
@@ -88,12 +100,33 @@ class QueryResult:
     this run did not create are rendered as ``#<id>`` by the kernel backend.
     ``flags``: the stored flag word of each entry (prog_attach_flags /
     link_attach_flags) in dialects whose queries report them (rfc), raw bits
-    of that dialect's table; () where the dialect reports none."""
+    of that dialect's table; () where the dialect reports none.  ``mode`` is
+    the attach mode a cgroup query writes back (None where the dialect has
+    none)."""
     count: int
     revision: int
     progs: tuple[str, ...] = ()
     links: tuple[str | None, ...] = ()
     flags: tuple[int, ...] = ()
+    mode: str | None = None
+
+
+def owners_by_program(progs: tuple, links: tuple) -> tuple:
+    """The owners of a cgroup list as the kernel lets them be observed: a
+    cgroup query reports program ids only, and a link tells which cgroup,
+    attach type and program it holds, so the owners of the entries of one
+    program are known as a set, not in order.  Among the entries of one
+    program (first to last) the prog-API entry comes first, then the links
+    by name; both backends report owners this way (spec/cgroup/query.md)."""
+    groups: dict = {}
+    for p, l in zip(progs, links):
+        groups.setdefault(p, []).append(l)
+    if all(len(g) == 1 for g in groups.values()):
+        return tuple(links)
+    for g in groups.values():
+        g.sort(key=lambda l: (l is not None, l or ""))
+        g.reverse()                 # popped from the end below
+    return tuple(groups[p].pop() for p in progs)
 
 
 @dataclass(slots=True, unsafe_hash=True)   # a value; not frozen for speed (see Step)

@@ -39,7 +39,7 @@ def check_expectation(e: Expect | None, o: Outcome, stored: Optional[FlagTable] 
     out = []
     if e.errno != o.errno:
         out.append(f"errno: expected {e.errno}, got {o.errno}")
-    wants_query = any(x is not None for x in (e.count, e.revision, e.progs))
+    wants_query = any(x is not None for x in (e.count, e.revision, e.progs, e.mode))
     if not wants_query:
         return out
     q = o.query
@@ -60,6 +60,8 @@ def check_expectation(e: Expect | None, o: Outcome, stored: Optional[FlagTable] 
             if want_bits != got_bits:
                 out.append(f"stored flags: expected {entries_text(e.progs, e.links, e.flags)}, "
                            f"got {format_entries(q.progs, q.links, q.flags, stored)}")
+    if e.mode is not None and e.mode != q.mode:
+        out.append(f"mode: expected {e.mode}, got {q.mode or '(none reported)'}")
     return out
 
 
@@ -78,7 +80,8 @@ def run_steps(steps: Iterable[Step], backend: Backend) -> Iterator[StepResult]:
 
 
 def query_summary(q: QueryResult, table: Optional[FlagTable] = None) -> str:
-    return f"count {q.count} rev {q.revision} {format_entries(q.progs, q.links, q.flags, table)}"
+    mode = f" mode {q.mode}" if q.mode is not None else ""
+    return f"count {q.count} rev {q.revision} {format_entries(q.progs, q.links, q.flags, table)}{mode}"
 
 
 def outcome_summary(o: Outcome, table: Optional[FlagTable] = None) -> str:

@@ -21,6 +21,9 @@ def rule_case_dir(dialect: str) -> pathlib.Path:
 
 RULE_CASES = sorted(RULES.glob("*/*.mprog")) + sorted(RULES.glob("*/*/*.mprog"))
 EXAMPLES = sorted((REPO / "examples").glob("*.mprog"))
+# The cgroup dialect's corpus: kernel selftest translations and per-rule cases.
+CGROUP_SCRIPTS = sorted((REPO / "tests" / "scripts" / "cgroup").glob("*.mprog"))
+CGROUP_RULE_CASES = sorted((REPO / "tests" / "rules" / "cgroup").glob("*/*.mprog"))
 DIRECTIVES = REPO / "examples" / "directives"
 
 

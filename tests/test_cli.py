@@ -123,9 +123,13 @@ def test_rfc_dialect_is_refused_by_the_kernel_backend_by_name():
     kernel implements (checker.kernel.backend._kernel_dialect)."""
     from checker.errors import BackendUnavailable
     from checker.kernel.backend import _kernel_dialect
-    assert _kernel_dialect("linux").name == "linux"
-    with pytest.raises(BackendUnavailable, match=r"implements the linux dialect, not 'rfc' \(the 2023 proposal"):
-        _kernel_dialect("rfc")
+    assert _kernel_dialect("linux", "tcx").name == "linux"
+    assert _kernel_dialect("netkit", "netkit").name == "netkit"
+    with pytest.raises(BackendUnavailable, match=r"implement the linux, netkit and cgroup dialects, not 'rfc' "
+                                                  r"\(the 2023 proposal"):
+        _kernel_dialect("rfc", "tcx")
+    with pytest.raises(BackendUnavailable, match=r"dialect 'netkit' runs on the netkit backend, not the tcx one"):
+        _kernel_dialect("netkit", "tcx")
 
 
 def test_rfc_run_prints_stored_flags(tmp_path):

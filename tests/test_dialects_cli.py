@@ -45,14 +45,14 @@ def test_list_names_every_dialect_with_its_rules():
     assert code == 0
     for d in dialects.registry().values():
         assert f"{d.name}: {d.summary}" in out
-    assert "  rules:          88\n" in out
-    assert "  rules:          89, 4 changed from linux: attach/full detach/empty hook/overfull query/no-entry\n" in out
+    assert "  rules:          89\n" in out
+    assert "  rules:          90, 4 changed from linux: attach/full detach/empty hook/overfull query/no-entry\n" in out
     assert "  z3 encoding:    checker.smt.linux_66rc; spec: spec/linux-6.6-rc/\n" in out
     assert "kernel backend: none (model only; --backend kernel refuses it)" in out
     code, out, _ = mprog("dialects", "list", "--json")
     rows = {r["name"]: r for r in json.loads(out)}
     assert rows["linux-6.6-rc"]["parent"] == "linux" and rows["linux-6.6-rc"]["kernel_backend"] is None
-    assert rows["linux"]["flags"]["ID"] == 0x20 and rows["linux"]["rules"] == 88
+    assert rows["linux"]["flags"]["ID"] == 0x20 and rows["linux"]["rules"] == 89
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,7 @@ def test_max_states_stops_the_search():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (("linux", "bsd"), "dialect 'bsd' is not implemented (known: linux, rfc, linux-6.6-rc)"),
+    (("linux", "bsd"), "dialect 'bsd' is not implemented (known: linux, rfc, linux-6.6-rc, netkit, cgroup)"),
     (("linux", "linux", "--depth", "0"), "--depth must be from 1 to 8, not 0"),
     (("linux", "linux", "--max-states", "0"), "--max-states must be >= 1, not 0"),
 ])
@@ -185,3 +185,25 @@ def test_bad_arguments_exit_2(argv, message):
     code, out, err = mprog("dialects", "diff", *argv)
     assert code == 2 and out == ""
     assert message in err and "Traceback" not in err
+
+
+def test_diff_linux_netkit_compares_the_primary_hook_with_ingress():
+    """netkit's own hook (Dialect.diff_hook: primary, on a netkit_add pair)
+    against linux's ingress: the empty-detach order, the revision that
+    survives an empty period, and the empty-query quirk; every script
+    replays on its dialect, netkit's written with netkit's requests."""
+    report = diff("linux", "netkit", depth=4)
+    assert report.point == "ingress (linux) / primary (netkit)"
+    found = _by_rules(report)
+    assert sorted(found) == [("attach/insert", "attach/insert"), ("detach/replace-flag", "netkit/detach-empty"),
+                             ("query/ok", "netkit/query-empty")]
+    kept = found[("attach/insert", "attach/insert")]   # attach, detach, attach: netkit's bundle kept counting
+    assert (kept.answers_a[-1].query.revision, kept.answers_b[-1].query.revision) == (2, 4)
+    for d in report.divergences:
+        assert d.steps_b[3].op == "netkit_add" and d.steps_a[3].op == "dev_add"
+        assert {s.dir for s in d.steps_b if s.dir} == {"primary"}
+        replays(render_script(d.script("a")))
+        replays(render_script(d.script("b")))
+    code, out, _ = mprog("dialects", "diff", "linux", "netkit")
+    assert code == 1 and "netkit: ENOENT  [netkit/detach-empty]" in out
+    assert "the netkit script (the requests as netkit writes them)" in out

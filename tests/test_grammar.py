@@ -47,7 +47,8 @@ def _normal(s):
     return s
 
 
-@given(st.one_of(sequences(max_requests=20), sequences(max_requests=20, dialect="rfc")))
+@given(st.one_of(sequences(max_requests=20), sequences(max_requests=20, dialect="rfc"),
+                 sequences(max_requests=20, dialect="netkit")))
 def test_render_then_parse_is_identity_for_both_parsers(steps):
     for s in steps:
         text = render_step(s)

@@ -12,7 +12,8 @@ import pytest
 from corpus import DIRECTIVES, REPO
 
 RC = REPO / "tests" / "rules" / "linux-6.6-rc" / "query" / "no-entry.mprog"
-REFUSAL = "implements the linux dialect, not 'linux-6.6-rc' (bpf_mprog/tcx before the 6.6-rc fixes"
+REFUSAL = ("the kernel backends implement the linux, netkit and cgroup dialects, not 'linux-6.6-rc' "
+           "(bpf_mprog/tcx before the 6.6-rc fixes")
 
 
 def mprog(*argv, cwd):
@@ -35,7 +36,7 @@ def test_plan_refuses_a_script_of_another_dialect_before_any_backend(tmp_path):
     r = mprog("plan", "--from", RC, "--hook", "veth0:ingress", "--want", DIRECTIVES / "tour-want.dirs",
               "--backend", "kernel", cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr == f"{RC}:1:1: the script's dialect is 'linux-6.6-rc'; plans are for linux\n"
+    assert r.stderr == f"{RC}:1:1: the script's dialect is 'linux-6.6-rc'; plans are for linux and cgroup\n"
 
 
 def test_the_model_backend_runs_linux_66rc(tmp_path):
@@ -46,7 +47,7 @@ def test_the_model_backend_runs_linux_66rc(tmp_path):
 def test_the_refusal_comes_from_the_dialect_alone():
     from checker.errors import BackendUnavailable
     from checker.kernel.backend import KernelBackend, _kernel_dialect
-    with pytest.raises(BackendUnavailable, match=r"implements the linux dialect, not 'linux-6\.6-rc'"):
+    with pytest.raises(BackendUnavailable, match=r"implement the linux, netkit and cgroup dialects, not 'linux-6\.6-rc'"):
         _kernel_dialect("linux-6.6-rc")
     with pytest.raises(BackendUnavailable, match=r"not 'linux-6\.6-rc'"):
         KernelBackend("linux-6.6-rc")

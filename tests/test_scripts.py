@@ -1,5 +1,6 @@
 """Every script in tests/scripts/ (the kernel selftests tc_opts.c / tc_links.c,
-translated; tests/scripts/rfc/: the v2 FIRST/LAST selftests) and examples/
+translated; tests/scripts/rfc/: the v2 FIRST/LAST selftests; tests/scripts/netkit/:
+tc_netkit.c) and examples/
 passes on the reference executor of its dialect: every errno, count,
 revision, order, link owner and stored flag it asserts."""
 from __future__ import annotations
@@ -55,3 +56,21 @@ def test_rfc_selftest_corpus_is_complete():
         assert script.dialect == "rfc", p.name
         expectations += sum(s.expect is not None for s in script.steps)
     assert expectations == 1160
+
+
+# serial_test_tc_netkit_<name> of tc_netkit.c (tests/scripts/netkit/README.md)
+NETKIT = ("basic", "multi_links", "multi_opts", "device", "neigh_links", "pkt_type", "scrub")
+
+
+def test_netkit_selftest_corpus_is_complete():
+    netkit = {p.stem: p for p in SCRIPTS if p.parent.name == "netkit"}
+    assert sorted(netkit) == sorted(f"test_tc_netkit_{n}" for n in NETKIT)
+    errnos = {}
+    for p in netkit.values():
+        script = read_script(str(p))
+        assert script.dialect == "netkit", p.name
+        for s in script.steps:
+            if s.expect is not None:
+                errnos[s.expect.errno] = errnos.get(s.expect.errno, 0) + 1
+    # the device subtest's EACCES (two queries asserted, two link creations)
+    assert errnos == {"ok": 224, "EACCES": 4, "ENODEV": 18}

@@ -110,5 +110,5 @@ def test_cli_json_per_dialect():
 def test_cli_unknown_dialect_exits_2():
     code, out, err = run_solve_cli("solve", DATAPATH, "--dialect", "rcf")
     assert code == 2 and out == ""
-    assert err.strip() == "--dialect: unknown dialect 'rcf' (known: linux, rfc, linux-6.6-rc) " \
+    assert err.strip() == "--dialect: unknown dialect 'rcf' (known: linux, rfc, linux-6.6-rc, netkit, cgroup) " \
                           "(did you mean 'rfc'?)"

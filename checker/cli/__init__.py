@@ -1,4 +1,4 @@
-"""Command line: ``mprog run | convert | diff | fuzz | verify | solve | plan | dialects``.
+"""Command line: ``mprog run | convert | diff | fuzz | verify | solve | plan | matrix``.
 
 One module per sub-command, each with ``register(sub)``; only this package
 prints (library code never does), and nothing outside it imports it.
@@ -21,10 +21,10 @@ import traceback
 
 from .. import signals
 from ..errors import BackendUnavailable, BadInput
-from . import convert, dialects, diff, fuzz, plan, run, solve, verify
+from . import convert, dialects, diff, fuzz, matrix, plan, run, solve, vectors, verify
 from .common import EXIT_BAD, EXIT_BUG, EXIT_PIPE
 
-SUBCOMMANDS = (run, convert, diff, fuzz, verify, solve, plan, dialects)
+SUBCOMMANDS = (run, convert, diff, fuzz, verify, solve, plan, dialects, matrix, vectors)
 BUG_HEADER = ("mprog: internal error: this is a bug in mprog-checker, please report it with this "
               "file and the command line")
 
@@ -44,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _uses_kernel(args) -> bool:
-    return (args.command in ("diff", "fuzz") or getattr(args, "backend", None) == "kernel"
-            or bool(getattr(args, "live", None)))
+    return (args.command in ("diff", "fuzz", "matrix") or getattr(args, "backend", None) == "kernel"
+            or bool(getattr(args, "live", None))
+            or getattr(args, "vectors_command", None) == "generate" and args.kernel != "no")
 
 
 def _quiet_stdout() -> None:

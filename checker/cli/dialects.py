@@ -122,7 +122,8 @@ def cmd_diff(args, out=None, err=None) -> int:
                 print(f"\n# ==== {i}: {d.a} {d.rules[0]} / {d.b} {d.rules[1]}: the {d.a} script ====",
                       file=out)
                 out.write(sa)
-                print(f"# ==== {i}: the {d.b} script (the same requests) ====", file=out)
+                same = "the same requests" if d.steps_a == d.steps_b else f"the requests as {d.b} writes them"
+                print(f"# ==== {i}: the {d.b} script ({same}) ====", file=out)
                 out.write(sb)
     if report.divergences:
         return 1

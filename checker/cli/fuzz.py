@@ -14,14 +14,14 @@ def cmd_fuzz(args) -> int:
 
     from ..errors import BackendUnavailable
     from ..fuzz.campaign import run_campaign
-    from ..kernel.backend import _kernel_dialect
+    from ..kernel import kernel_dialect
     from ..kernel.rcu import expedited_rcu
 
     out, err = Console(), Console(stderr=True)
     make_output_dir(args.out)     # before the campaign: a divergence must be writable
     try:
         # Before anything is touched (rcu_expedited): a dialect no kernel runs.
-        _kernel_dialect(args.dialect)
+        kernel_dialect(args.dialect)
         with expedited_rcu(args.expedited_rcu) as prev:
             if args.expedited_rcu:
                 if prev is None:
@@ -38,12 +38,14 @@ def cmd_fuzz(args) -> int:
                     bar.update(task, completed=s.progress, req=s.requests,
                                div=1 if s.shrinking else s.divergences)
 
-                summary = run_campaign(args.seed, args.max_requests, args.time, progress, args.dialect)
+                summary = run_campaign(args.seed, args.max_requests, args.time, progress,
+                                       dialect=args.dialect)
     except BackendUnavailable as e:
         print(f"mprog: the kernel backend is unavailable: {e}", file=sys.stderr)
         return EXIT_BAD
 
-    t = Table(title=f"mprog fuzz, seed {args.seed}")
+    title = f"mprog fuzz, seed {args.seed}" + ("" if args.dialect == "linux" else f", {args.dialect}")
+    t = Table(title=title)
     t.add_column("metric")
     t.add_column("value", justify="right")
     t.add_row("requests", str(summary.requests))
@@ -63,9 +65,8 @@ def cmd_fuzz(args) -> int:
     out.print(t)
     if summary.timeline:
         out.print(coverage_table(summary))
-    missing = summary.rules_missing
-    if missing and len(missing) <= 12:
-        out.print("rules not reached: " + ", ".join(missing))
+    if summary.rules_missing:
+        out.print(f"rules not reached: {', '.join(summary.rules_missing)}")
     if summary.divergences == 0:
         return 0
     paths = write_divergence(summary, args.out)
@@ -116,8 +117,8 @@ def write_divergence(summary, out_dir: str) -> list[str]:
             f"expectations are the kernel's outcomes.\n"
             f"step {d.index + 1}: the model says {outcome_summary(m)} [{m.rule}]")
     steps = [replace(s, line=0, column=0) for s in d.steps]
-    script = with_expectations(Script(tuple(steps), name=f"divergence-{summary.seed}",
-                                      description=note), d.kernel)
+    script = with_expectations(Script(tuple(steps), dialect=summary.dialect,
+                                      name=f"divergence-{summary.seed}", description=note), d.kernel)
     make_output_dir(out_dir)
     base = os.path.join(out_dir, f"divergence-{summary.seed}")
     text = render_script(script)
@@ -132,7 +133,10 @@ def register(sub) -> None:
                                     "model and the live kernel")
     f.add_argument("--seed", type=count, default=0, help="hypothesis seed (default 0)")
     f.add_argument("--dialect", default="linux", metavar="D",
-                   help="the model's dialect (default linux); the running kernel must implement it")
+                   help="the model's dialect (default linux); the running kernel must implement it: "
+                        "linux (and its deltas) on tcx hooks of veth devices in a private netns, "
+                        "netkit on netkit pairs and veth (a kernel with netkit, e.g. in the guests of "
+                        "mprog matrix --fuzz), cgroup on cgroup programs in a private cgroup v2 subtree")
     f.add_argument("--max-requests", type=count, default=20000, metavar="N",
                    help="stop after N kernel requests (default 20000)")
     f.add_argument("--time", type=positive_seconds, default=300.0, metavar="S",

@@ -109,7 +109,11 @@ def no_plan_lines(ds, state, plan) -> list[str]:
             linked |= "owned by link" in c
         else:
             lines.append(f"    {ds.where(c)}: {c.text}")
-    if linked:
+    if linked and state.dialect == "cgroup":
+        lines.append("  link-owned programs cannot be moved through the prog API (BPF_PROG_DETACH "
+                     "finds only prog-API entries: ENOENT, rule detach/not-found); only their "
+                     "owner can detach the link")
+    elif linked:
         lines.append("  link-owned programs cannot be moved through the prog API (BPF_PROG_DETACH "
                      "on a link's slot fails with EBUSY, rule detach/link-owned); only their "
                      "owner can detach the link")
@@ -126,12 +130,15 @@ def register(sub) -> None:
     src.add_argument("--state", metavar="STATE.json",
                      help='start from {"progs": [...], "links": [...], "revision": N}')
     src.add_argument("--live", metavar="DEV:DIR",
-                     help="start from the live tcx hook DEV:DIR as BPF_PROG_QUERY reports it now "
-                          "(read-only; programs named by kernel name, else id<N>; links link<N>)")
+                     help="start from the live tcx hook DEV:DIR, or the live cgroup list "
+                          "CGROUP_PATH:POINT (e.g. /sys/fs/cgroup/x:cgroup_inet_egress), as "
+                          "BPF_PROG_QUERY reports it now (read-only; programs named by kernel name, "
+                          "else id<N>; links link<N>)")
     p.add_argument("--netns", metavar="PATH",
                    help="with --live: the device's network namespace, e.g. /run/netns/NAME or "
                         "/proc/PID/ns/net (default: this one)")
-    p.add_argument("--hook", metavar="DEV:DIR", help="the script's hook, e.g. veth0:ingress")
+    p.add_argument("--hook", metavar="DEV:DIR", help="the script's hook, e.g. veth0:ingress (a cgroup "
+                                                    "script: CGROUP:POINT, e.g. svc:cgroup_inet_egress)")
     p.add_argument("--want", required=True, metavar="FILE", help="wanted directives (.dirs)")
     p.add_argument("--backend", choices=("model", "kernel"), default="model",
                    help="replay the plan on the reference executor (default) or the live kernel")

@@ -24,6 +24,8 @@ def _query_json(q, stored):
     d = {"count": q.count, "revision": q.revision, "progs": list(q.progs), "links": list(q.links)}
     if stored is not None:    # stored flags as names, one list per entry (spec/vectors.md)
         d["flags"] = [list(stored.decode(f)) for f in q.flags]
+    if q.mode is not None:
+        d["mode"] = q.mode
     return d
 
 

@@ -27,6 +27,8 @@ _ALL = tuple(importlib.import_module(f"{__name__}.{module}").DIALECT for module 
     "linux",
     "rfc",
     "linux_66rc",
+    "netkit",
+    "cgroup",
 ))
 _REGISTRY: dict = {d.name: d for d in _ALL}
 

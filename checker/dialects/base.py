@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
@@ -25,11 +26,19 @@ class Dialect:
     executor: str                     # module implementing it in checker.exec
     encoding: Optional[str] = None    # module implementing it in checker.smt (None: not encoded)
     kernel: Optional[str] = None      # kernel feature the live backend needs (None: no kernel runs it)
+    since: tuple = ()                 # the first kernel release it describes, e.g. (6, 6); () = none
+    # The hook ``mprog dialects diff`` compares this dialect on when the other
+    # dialect has no such attach point: (attach point, the request that makes
+    # its device, e.g. ("primary", "netkit_add")); None: an attach point both share.
+    diff_hook: Optional[tuple] = None
     parent: Optional[str] = None
     changed: frozenset = frozenset()
     query_flags: bool = False         # queries report per-slot stored flags (rfc)
     relative_union: bool = False      # the replaced prog and the relative share one field (rfc)
     revision_bits: int = 64           # width of expected_revision in the UAPI (rfc: u32)
+    default_prog_type: str = "sched_cls"   # the type of ``load P`` without ``type``
+    plan: Optional[str] = None        # module with its mprog-plan target in checker.smt (None: tcx)
+    target: str = "dev"               # the Step field naming the attach target (dev, cgroup)
     spec: str = ""                    # its chapter under spec/
     ops: frozenset = field(default=frozenset())
 
@@ -43,6 +52,14 @@ class Dialect:
         return dataclasses.replace(self, name=name, summary=summary, kernels=kernels,
                                    parent=self.name, rules=rules, changed=frozenset(changed),
                                    **fields)
+
+    def describes(self, release: str) -> bool:
+        """Whether this dialect describes the kernel whose ``uname -r`` is
+        ``release`` (its version from ``since`` on, on a kernel with the
+        feature): a kernel it describes must run it, any other kernel's
+        backend refuses it."""
+        version = release_version(release)
+        return bool(self.kernel and self.since and version is not None and version >= self.since)
 
     def directive_flags(self, *kinds: str) -> tuple:
         """The flags with which an application implements a program's
@@ -59,9 +76,19 @@ class Dialect:
         return {"FIRST": ("BEFORE",), "LAST": ("AFTER",)}.get(kinds[0], (kinds[0],))
 
     def unit(self, layer: str):
-        """The module implementing this dialect in ``layer`` ("executor" or
-        "encoding"), imported now."""
+        """The module implementing this dialect in ``layer`` ("executor",
+        "encoding" or "plan"), imported now."""
         mod = getattr(self, layer)
         if mod is None:
             raise LookupError(f"dialect {self.name!r} has no {layer}")
         return importlib.import_module(mod)
+
+
+def release_version(release: str) -> Optional[tuple]:
+    """The version numbers at the start of a ``uname -r`` string:
+    "6.12.117+deb12-amd64" -> (6, 12, 117), "6.1.0-57-amd64" -> (6, 1, 0);
+    None if it does not start with one."""
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", release)
+    if m is None:
+        return None
+    return tuple(int(x) for x in m.groups() if x is not None)

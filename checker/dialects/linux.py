@@ -36,6 +36,11 @@ REPLACE, BEFORE, AFTER, ID, LINK = (FLAGS[n] for n in ("REPLACE", "BEFORE", "AFT
 MASK_MPROG = REPLACE | BEFORE | AFTER | ID | LINK
 BPF_F_QUERY_EFFECTIVE = 1 << 0
 
+# Every network namespace has its loopback device from the start; scripts
+# and vectors use it without dev_add (as the kernel selftests do), and it
+# cannot be deleted (device/del-loopback).
+LOOPBACK = "lo"
+
 # bpf_mprog_max(): BPF_MPROG_MAX (64) array slots minus the NULL terminator.
 MPROG_MAX = 63
 
@@ -135,6 +140,7 @@ LINUX: dict[str, str] = {
     "device/add-exists": "EEXIST",
     "device/del": "ok",
     "device/del-missing": "ENODEV",
+    "device/del-loopback": "EOPNOTSUPP",
     "clsact/dev-missing": "ENODEV",
     "clsact/add": "ok",
     "clsact/add-exists": "EEXIST",
@@ -157,5 +163,6 @@ DIALECT = Dialect(
     executor="checker.exec.linux",
     encoding="checker.smt.linux",
     kernel="tcx",
+    since=(6, 6),
     spec="spec/linux",
 )

@@ -119,6 +119,7 @@ DIALECT = linux.DIALECT.derive(
     executor="checker.exec.rfc",
     encoding="checker.smt.rfc",
     kernel=None,
+    since=(),
     query_flags=True,
     relative_union=True,
     revision_bits=32,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from typing import Callable
+from typing import Callable, Optional
 
 from ..dialects.linux import BPF_F_QUERY_EFFECTIVE, FLAGS, MASK_MPROG, REPLACE
 from ..errors import SpecCrash
@@ -28,15 +28,22 @@ flag_bits = FLAGS.word
 # Each op returns (rule, world, query, effects) or raises Err.  The syscall
 # preludes, devices, clsact, load and close are checker.exec.tcx's.
 
+def replaced_prog(w: World, s: Step, bits: int, prog: str) -> Optional[str]:
+    """With REPLACE: the replaced program, by fd, of P's type (looked up
+    after the device, before the bundle's core)."""
+    if not bits & REPLACE:
+        return None
+    ref = s.replace if s.replace is not None else Raw(0)
+    old = prog_by_fd(w, ref, "attach/replace-fd-closed", "attach/replace-not-prog")
+    if w.progs[old].type != w.progs[prog].type:
+        raise Err("EINVAL", "attach/replace-type")
+    return old
+
+
 def op_attach(w: World, s: Step, core: Core = CORE):
     bits = flag_bits(s.flags)
     prog, dev = attach_prelude(w, s, bits, MASK_MPROG)
-    old = None
-    if bits & REPLACE:
-        ref = s.replace if s.replace is not None else Raw(0)
-        old = prog_by_fd(w, ref, "attach/replace-fd-closed", "attach/replace-not-prog")
-        if w.progs[old].type != w.progs[prog].type:
-            raise Err("EINVAL", "attach/replace-type")
+    old = replaced_prog(w, s, bits, prog)
     hook, fx = hook_or_new(dev, s.dir)
     new = core.attach(w, hook, prog, None, old, bits, s.relative, s.expected_revision)
     rule = "attach/replace" if bits & REPLACE else "attach/insert"
@@ -94,20 +101,22 @@ def op_link_update(w: World, s: Step, core: Core = CORE):
 
 
 def op_dev_del(w: World, s: Step, core: Core = CORE):
-    dev = present_dev(w, s.dev, "device/del-missing")
+    dev = tcx.deletable_dev(w, s)
     for hook in dev.hooks.values():
         core.enter(hook)              # tcx_uninstall() walks every bundle
     return tcx.op_dev_del(w, s)
 
 
-def _link_ops(core: Core) -> tuple:
+def release_ops(core: Core, settle_hook: Callable = settle) -> tuple:
+    """(release, op_link_detach, op_close) over ``core``: tcx_link_release()
+    runs the detach core with the link as owner and target; ``settle_hook``
+    stores the hook afterwards (netkit keeps an empty bundle)."""
     def release_slot(w: World, hook: Hook, name: str) -> Hook:
-        """tcx_link_release(): the detach core with the link as owner and target."""
         return core.detach(w, hook, w.links[name].prog, name, 0, None, 0)
-    return link_ops(release_slot)
+    return link_ops(release_slot, settle_hook)
 
 
-_, op_link_detach, op_close = _link_ops(CORE)
+_, op_link_detach, op_close = release_ops(CORE)
 
 
 def ops(core: Core = CORE) -> dict[str, Callable]:
@@ -117,7 +126,7 @@ def ops(core: Core = CORE) -> dict[str, Callable]:
         return op_table(attach=op_attach, detach=op_detach, query=op_query, link_create=op_link_create,
                         link_update=op_link_update, link_detach=op_link_detach, close=op_close,
                         dev_del=op_dev_del)
-    _, link_detach, close = _link_ops(core)
+    _, link_detach, close = release_ops(core)
     over = {op: functools.partial(fn, core=core) for op, fn in (
         ("attach", op_attach), ("detach", op_detach), ("link_create", op_link_create),
         ("link_update", op_link_update), ("dev_del", op_dev_del))}

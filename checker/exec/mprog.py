@@ -118,7 +118,8 @@ class Core:
         # Verify the prog is not on this hook already, whoever owns it.
         if any(p == prog for p, _ in slots):
             raise Err("EEXIST", "attach/prog-exists")
-        rel = resolve_relative(w, bool(bits & LINK), bool(bits & ID), relative, w.progs[prog].type)
+        rel = resolve_relative(w, bool(bits & LINK), bool(bits & ID), relative, w.progs[prog].type,
+                               "relative/type-mismatch")
         idx = UNSET
         if bits & REPLACE:
             idx = _pos_exact(slots, old, link, "attach/replace-missing", "attach/replace-owner")
@@ -151,7 +152,7 @@ class Core:
             raise Err("ESTALE", "detach/stale-revision")
         self.check_nonempty(slots)
         rel = resolve_relative(w, bool(bits & LINK), bool(bits & ID), relative,
-                               w.progs[prog].type if prog else None)
+                               w.progs[prog].type if prog else None, "relative/type-mismatch")
         idx = UNSET
         if prog is not None:
             idx = _pos_exact(slots, prog, link, "detach/prog-missing", "detach/prog-owner")

@@ -45,11 +45,13 @@ def link_by_fd(w: World, ref: Ref, closed_rule: str, notlink_rule: str) -> str:
 
 
 def resolve_relative(w: World, by_link: bool, by_id: bool, ref: Optional[Ref],
-                     ptype: Optional[str]):
+                     ptype: Optional[str], mismatch: str = ""):
     """relative/*: bpf_mprog_tuple_relative().  ``by_link`` / ``by_id`` are
     the request's BPF_F_LINK / BPF_F_ID (their bits differ per dialect).
     Returns (prog, link) or None for "no relative object".  ``ptype`` None =
-    no type filter (detach without a prog)."""
+    no type filter (detach without a prog; cgroup anchors); otherwise a
+    relative of another program type fails with the caller's ``mismatch``
+    rule (the dialects that filter by type name it)."""
     zero = ref is None or (isinstance(ref, Raw) and ref.value == 0)
     if by_link:
         if by_id:
@@ -60,7 +62,7 @@ def resolve_relative(w: World, by_link: bool, by_id: bool, ref: Optional[Ref],
             name = link_by_fd(w, ref, "relative/fd-closed", "relative/not-link")
         prog = w.links[name].prog
         if ptype is not None and w.progs[prog].type != ptype:
-            raise Err("EINVAL", "relative/type-mismatch")
+            raise Err("EINVAL", mismatch)
         return (prog, name)
     if not by_id and zero:
         return None
@@ -69,7 +71,7 @@ def resolve_relative(w: World, by_link: bool, by_id: bool, ref: Optional[Ref],
     else:
         prog = prog_by_fd(w, ref, "relative/fd-closed", "relative/not-prog")
     if ptype is not None and w.progs[prog].type != ptype:
-        raise Err("EINVAL", "relative/type-mismatch")
+        raise Err("EINVAL", mismatch)
     return (prog, None)
 
 

@@ -55,7 +55,7 @@ def _relative(w: World, bits: int, obj: Optional[Ref], ptype: Optional[str]):
         if _given(obj) or bits & (ID | LINK):
             raise Err("EINVAL", "relative/without-position")
         return None
-    return resolve_relative(w, bool(bits & LINK), bool(bits & ID), obj, ptype)
+    return resolve_relative(w, bool(bits & LINK), bool(bits & ID), obj, ptype, "relative/type-mismatch")
 
 
 def _matches(slot: tuple, rel) -> bool:

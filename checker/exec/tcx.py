@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Optional
 
-from ..dialects.linux import ATTACH_TYPE, MPROG_MAX, QUERY_DEFAULT_COUNT
+from ..dialects.linux import ATTACH_TYPE, LOOPBACK, MPROG_MAX, QUERY_DEFAULT_COUNT
 from ..model import QueryResult, Raw, Step
 from .driver import Err, QueryErr
 from .objects import fd_object, link_by_fd, prog_by_fd
@@ -55,12 +55,26 @@ def op_dev_add(w: World, s: Step):
     return "device/add", w.with_dev(s.dev, Device()), None, ()
 
 
-def op_dev_del(w: World, s: Step):
+def defunct_links(w: World, dev: Device) -> dict:
+    """The links attached to any hook of ``dev``, made defunct (device
+    teardown: tcx_uninstall(), netkit_release_all())."""
+    return {slot[1]: replace(w.links[slot[1]], dev=None)
+            for hook in dev.hooks.values() for slot in hook.slots if slot[1] is not None}
+
+
+def deletable_dev(w: World, s: Step) -> Device:
+    """rtnl_dellink(): the device must be present, and its link type must
+    implement deletion (the namespace's loopback does not)."""
     dev = present_dev(w, s.dev, "device/del-missing")
+    if s.dev == LOOPBACK:
+        raise Err("EOPNOTSUPP", "device/del-loopback")
+    return dev
+
+
+def op_dev_del(w: World, s: Step):
+    dev = deletable_dev(w, s)
     # tcx_uninstall(): prog-API entries are released, links become defunct; no revision bump.
-    defunct = {slot[1]: replace(w.links[slot[1]], dev=None)
-               for hook in dev.hooks.values() for slot in hook.slots if slot[1] is not None}
-    return "device/del", w.with_links(defunct).with_dev(s.dev, Device(present=False)), None, ()
+    return "device/del", w.with_links(defunct_links(w, dev)).with_dev(s.dev, Device(present=False)), None, ()
 
 
 def op_clsact_add(w: World, s: Step):
@@ -69,7 +83,7 @@ def op_clsact_add(w: World, s: Step):
         raise Err("EEXIST", "clsact/add-exists")
     # The qdisc holds a bundle on every attach point (tcx_entry_fetch_or_create).
     fx = ("hook/create",) if any(dev.hook(p) is None for p in POINTS) else ()
-    dev = Device(True, True, {p: dev.hook(p) or Hook() for p in POINTS})
+    dev = Device(True, True, {**dev.hooks, **{p: dev.hook(p) or Hook() for p in POINTS}}, dev.netkit)
     return "clsact/add", w.with_dev(s.dev, dev), None, fx
 
 
@@ -86,21 +100,27 @@ def op_clsact_del(w: World, s: Step):
     return "clsact/del", w.with_dev(s.dev, dev), None, fx
 
 
-def attach_prelude(w: World, s: Step, bits: int, mask: int) -> tuple[str, Device]:
-    """bpf_prog_attach() / tcx_prog_attach() up to the device: the dialect's
-    flag mask, the program fd and its type.  Returns (program, device)."""
+def attach_syscall(w: World, s: Step, bits: int, mask: int) -> str:
+    """bpf_prog_attach() before the attach point's own code: the dialect's
+    flag mask, the program fd and its type.  Returns the program."""
     if bits & ~mask:
         raise Err("EINVAL", "attach/flags-mask")
     prog = prog_by_fd(w, s.prog, "attach/prog-fd-closed", "attach/prog-not-prog")
     if w.progs[prog].type != "sched_cls":
         raise Err("EINVAL", "attach/prog-type")
+    return prog
+
+
+def attach_prelude(w: World, s: Step, bits: int, mask: int) -> tuple[str, Device]:
+    """bpf_prog_attach() / tcx_prog_attach() up to the device.  Returns
+    (program, device)."""
+    prog = attach_syscall(w, s, bits, mask)
     return prog, present_dev(w, s.dev, "attach/dev-missing")
 
 
-def detach_prelude(w: World, s: Step, bits: int, mask: int) -> tuple[Optional[str], Device, Hook]:
-    """bpf_prog_detach() / tcx_prog_detach() up to the bundle: the mask, the
-    program (fd 0: none), the device, the bundle.  Returns (program or None,
-    device, hook)."""
+def detach_syscall(w: World, s: Step, bits: int, mask: int) -> Optional[str]:
+    """bpf_prog_detach() before the attach point's own code: the mask and
+    the program (fd 0: none).  Returns the program or None."""
     if bits & ~mask:
         raise Err("EINVAL", "detach/flags-mask")
     prog = None
@@ -108,6 +128,13 @@ def detach_prelude(w: World, s: Step, bits: int, mask: int) -> tuple[Optional[st
         prog = prog_by_fd(w, s.prog, "detach/prog-fd-closed", "detach/prog-not-prog")
         if w.progs[prog].type != "sched_cls":
             raise Err("EINVAL", "detach/prog-type")
+    return prog
+
+
+def detach_prelude(w: World, s: Step, bits: int, mask: int) -> tuple[Optional[str], Device, Hook]:
+    """bpf_prog_detach() / tcx_prog_detach() up to the bundle: the syscall's
+    checks, the device, the bundle.  Returns (program or None, device, hook)."""
+    prog = detach_syscall(w, s, bits, mask)
     dev = present_dev(w, s.dev, "detach/dev-missing")
     hook = dev.hook(s.dir)
     if hook is None:
@@ -167,14 +194,16 @@ def link_update_prelude(w: World, s: Step, bits: int, replace_bit: int):
     return name, new, link, dev, dev.hook(link.dir)
 
 
-def link_ops(detach_slot: Callable[[World, Hook, str], Hook]) -> tuple[Callable, Callable, Callable]:
+def link_ops(detach_slot: Callable[[World, Hook, str], Hook],
+             settle_hook: Callable[[Device, str, Hook], tuple] = settle) -> tuple[Callable, Callable, Callable]:
     """tcx_link_release() over a dialect's detach core, and BPF_LINK_DETACH
     and close over it: (release, op_link_detach, op_close).  ``detach_slot(w,
-    hook, link name)`` removes the attached link's slot from its hook."""
+    hook, link name)`` removes the attached link's slot from its hook;
+    ``settle_hook`` stores the hook afterwards (tcx: :func:`settle`)."""
     def release(w: World, name: str) -> tuple[World, tuple]:
         link = w.links[name]
         dev = w.devs[link.dev]
-        dev, fx = settle(dev, link.dir, detach_slot(w, dev.hook(link.dir), name))
+        dev, fx = settle_hook(dev, link.dir, detach_slot(w, dev.hook(link.dir), name))
         return w.with_dev(link.dev, dev).with_link(name, replace(link, dev=None)), fx
 
     def op_link_detach(w: World, s: Step):
@@ -208,20 +237,31 @@ def op_table(**ops: Callable) -> dict[str, Callable]:
             "clsact_add": op_clsact_add, "clsact_del": op_clsact_del, **ops}
 
 
+UNUSED_HOOK = QueryResult(0, 1)     # what a query of a hook nobody used answers
+
+
 def hooks(w: World, stored: bool = False) -> dict[tuple[str, str], QueryResult]:
     """What a query of every attach point of every present device answers
     (a hook without a bundle as count 0 at revision 1); ``stored``: with the
-    slots' stored flags (dialects that report them)."""
+    slots' stored flags (dialects that report them).  The loopback, present
+    in every namespace, is listed only where its hook reads otherwise
+    (``shown_hook``)."""
     res = {}
     for name, d in w.devs.items():
         if not d.present:
             continue
         for point in POINTS:
             h = d.hook(point)
-            if h is None:
-                res[(name, point)] = QueryResult(0, 1)
-                continue
-            res[(name, point)] = QueryResult(
+            q = UNUSED_HOOK if h is None else QueryResult(
                 len(h.slots), h.revision, tuple(s[0] for s in h.slots), tuple(s[1] for s in h.slots),
                 tuple(s[2] for s in h.slots) if stored else ())
+            if shown_hook(name, q):
+                res[(name, point)] = q
     return res
+
+
+def shown_hook(dev: str, q: QueryResult) -> bool:
+    """Whether a final-state listing shows this hook: every hook of a device
+    the file added, and the loopback's once it reads other than unused
+    (both backends apply this, so their listings compare equal)."""
+    return dev != LOOPBACK or (q.count, q.revision) != (UNUSED_HOOK.count, UNUSED_HOOK.revision)

@@ -11,9 +11,11 @@ Two engines, by the dialect's kernel target:
   closes what the sequence made and verifies every hook empty by query; a
   fresh namespace only if that fails.  A divergence is confirmed on a fresh
   backend and handed to hypothesis to shrink (checker.fuzz.shrink).
-* ``STRATEGIES`` (targets without a generator): hypothesis generates, every
-  sequence runs on a fresh Executor and a fresh kernel backend, and
-  hypothesis shrinks a divergence.
+* ``STRATEGIES`` (targets without a generator: netkit, cgroup): hypothesis
+  generates (the kernel target's strategy), every sequence runs on a fresh
+  Executor and a fresh kernel backend of the dialect (netkit: its own
+  network namespace; cgroup: its own cgroup subtree), and hypothesis
+  shrinks a divergence.
 
 ``run_campaign`` is deterministic for a seed (as long as the time limit does
 not cut it short).  The library never prints; progress is reported through
@@ -34,18 +36,23 @@ from ..diff import observable
 from ..errors import BackendUnavailable, SpecCrash
 from ..exec import Executor
 from ..model import Outcome, Step
+from . import cgroup as cgroup_strategies
 from . import generate
+from . import strategies as tcx_strategies
 from .shrink import Divergent, run_fresh
-from .strategies import sequences
 
-# (hypothesis engine) One sequence in this many starts from a hook filled to 63 entries.
+# (hypothesis engine) One sequence in this many starts from a hook (list) filled to the maximum.
 FULL_HOOK_ONE_IN = 10
 # Fewer than the mean requests per sequence: rounds rarely overshoot in examples.
 REQUESTS_PER_SEQUENCE = 30
 # Dialect.kernel -> the campaign's generator module (checker.fuzz.generate's interface).
 GENERATORS = {"tcx": generate}
 # Dialect.kernel -> sequences(full) of that kernel target (the hypothesis engine).
-STRATEGIES = {"tcx": lambda full: sequences(full_hook=full)}
+STRATEGIES = {
+    "tcx": lambda full: tcx_strategies.sequences(full_hook=full),
+    "netkit": lambda full: tcx_strategies.sequences(full_hook=full, dialect="netkit"),
+    "cgroup": lambda full: cgroup_strategies.sequences(full_list=full),
+}
 
 
 @dataclass
@@ -120,16 +127,16 @@ class _Diverged(Exception):
 def run_campaign(seed: int, max_requests: int, time_limit_s: float,
                  on_progress: Optional[Callable[[Summary], None]] = None,
                  dialect: str = "linux", unit=None) -> Summary:
-    """Fuzz ``dialect``'s model against the kernel (the sequences are tcx
-    requests) until ``max_requests`` generated requests or ``time_limit_s``
-    seconds are used up, or a divergence is found (then shrunk).  Raises
-    BackendUnavailable if the kernel backend cannot run here, or the running
-    kernel does not implement ``dialect``.  ``unit`` replaces the dialect's
-    executor unit (checker.exec.Executor; the tests plant bugs with it)."""
-    from ..kernel import kernel_available
-    from ..kernel.backend import _kernel_dialect
-    d = _kernel_dialect(dialect)
-    reason = kernel_available()
+    """Fuzz ``dialect``'s model against the kernel target that implements it
+    (tcx: linux and its deltas; netkit; cgroup) until ``max_requests``
+    generated requests or ``time_limit_s`` seconds are used up, or a
+    divergence is found (then shrunk).  Raises BackendUnavailable if that
+    backend cannot run here, or no kernel target implements ``dialect``.
+    ``unit`` replaces the dialect's executor unit (checker.exec.Executor; the
+    tests plant bugs with it)."""
+    from ..kernel import available, kernel_dialect
+    d = kernel_dialect(dialect)
+    reason = available(dialect)
     if reason is not None:
         raise BackendUnavailable(reason)
     summary = Summary(seed, max_requests, time_limit_s, dialect, rules_total=len(d.rules))
@@ -162,8 +169,8 @@ class _Bases:
 def _fresh_backend(gen, dialect: str, summary: Summary):
     """A kernel backend in a new namespace with the declarations of every
     prelude made (the full hook's programs loaded, not attached) and marked."""
-    from ..kernel import KernelBackend
-    kb = KernelBackend(dialect)
+    from ..kernel import kernel_backend
+    kb = kernel_backend(dialect)
     summary.namespaces += 1
     try:
         with kb.session():
@@ -248,6 +255,7 @@ def _generated(summary: Summary, on_progress, unit=None) -> None:
                         found = (steps, len(steps) - 1, mo, ko, draw, bias)
                         break
                 summary.sequences += 1
+                cov.tried(g.drawn)
                 if found:
                     # The rest of the body, on the model only: the integers
                     # of the whole sequence are what hypothesis replays.

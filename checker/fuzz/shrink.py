@@ -41,11 +41,11 @@ def run_fresh(steps, dialect: str, on_step: Optional[Callable] = None,
     import time
 
     from .. import signals
-    from ..kernel import KernelBackend
+    from ..kernel import kernel_backend
     model = Executor(dialect, unit)
     mo, ko = [], []
     clock = time.perf_counter
-    with KernelBackend(dialect) as kb, kb.session():
+    with kernel_backend(dialect) as kb, kb.session():
         for i, s in enumerate(steps):
             signals.check()           # a stop signal whose first raise was swallowed
             a = model.apply(s)

@@ -4,7 +4,8 @@ private network namespace.
 Object names map to fds and kernel ids:
 
 * ``load`` declares a prog name, ``link_create`` a link name, ``dev_add`` a
-  device name (a veth pair; the peer is invisible to the model).
+  device name (a veth pair; the peer is invisible to the model).  ``lo`` is
+  the namespace's own loopback from the start (spec/linux/device.md).
 * Every fd handed out is moved to a high number (F_DUPFD_CLOEXEC from a floor
   that only grows, starting at 1000), so a closed name's number is never
   reused by a later object of this backend.
@@ -33,8 +34,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .. import dialects
-from ..dialects.linux import QUERY_DEFAULT_COUNT
+from ..dialects.linux import ATTACH_TYPE as TCX_POINTS
+from ..dialects.linux import LOOPBACK, QUERY_DEFAULT_COUNT
 from ..errors import BackendUnavailable, SpecCrash
+from ..exec.tcx import shown_hook
 from ..model import OK, Outcome, QueryResult, Raw, Ref, Step
 from . import bpf
 from .netns import Devices, NetNS, _SignalsDeferred
@@ -48,7 +51,8 @@ class _Obj:
     kind: str                 # "prog" or "link"
     fd: Optional[int] = None  # open fd, None once closed / never created
     id: Optional[int] = None  # last known kernel id, None if never created
-    ptype: str = "sched_cls"  # a prog's type (restore() loads it again)
+    ptype: Optional[str] = None         # a prog's type and expected attach point
+    expected: Optional[str] = None      # (restore() loads it again with them)
 
 
 @dataclass
@@ -59,21 +63,31 @@ class _Dev:
 
 
 class KernelBackend:
-    """checker.backend.Backend on the running kernel (tcx hooks on veth)."""
+    """checker.backend.Backend on the running kernel (tcx hooks on veth).
+
+    The attach target is an extension point: a subclass for another kernel
+    feature (``KERNEL``, a Dialect.kernel value; checker.kernel.netkit,
+    checker.kernel.cgroup) has its own ``unavailable()`` probe, sets up its
+    own place in ``_open_target()`` (an object with ``entered()`` and
+    ``close()``, like NetNS), names targets in ``_target()`` and the hooks of
+    a device in ``_hook_points``, and adds the ops of its dialect as
+    ``_op_<op>`` methods."""
 
     name = "kernel"
+    KERNEL = "tcx"
 
     def __init__(self, dialect: str = "linux"):
         self._closed = False
         self._session = None            # the _Inside of an open session(), if any
-        self._ns: Optional[NetNS] = None
+        self._ns = None                 # where requests run (NetNS for tcx)
         self._devs_nl: Optional[Devices] = None
         # The dialect first: its refusal does not depend on this machine.
-        d = _kernel_dialect(dialect)
-        reason = kernel_available()
+        d = _kernel_dialect(dialect, self.KERNEL)
+        reason = self.unavailable()
         if reason is not None:
-            raise BackendUnavailable(reason)
+            raise BackendUnavailable(f"{reason}; the {d.name} dialect describes {d.kernels}")
         self.dialect = dialect
+        self._dialect = d
         self._flags = d.flags
         self._attach_types = d.attach_points
         self._ops = d.ops
@@ -89,11 +103,35 @@ class KernelBackend:
         # and re-declaration, so queries render held objects by name.
         self._names: dict[tuple[str, int], str] = {}
         try:
-            self._ns = NetNS()
-            self._devs_nl = Devices(self._ns)
+            self._open_target()
         except Exception as e:
             self.close()
-            raise BackendUnavailable(f"cannot set up a private network namespace: {e}") from e
+            if isinstance(e, BackendUnavailable):
+                raise
+            raise BackendUnavailable(f"cannot set up the kernel backend's private {self._place}: "
+                                     f"{e}") from e
+
+    _place = "network namespace"
+
+    @staticmethod
+    def unavailable() -> Optional[str]:
+        """None if this backend can run here, else the reason it cannot."""
+        return kernel_available()
+
+    def _open_target(self) -> None:
+        """tcx: a private network namespace, where dev_add makes veth pairs;
+        its own loopback device is there from the start."""
+        self._ns = NetNS()
+        self._devs_nl = Devices(self._ns)
+        lo = self._devs_nl.index(LOOPBACK)
+        if lo is None:
+            raise OSError("the new namespace has no loopback device")
+        self.devs[LOOPBACK] = _Dev(lo)
+
+    @staticmethod
+    def unavailable() -> Optional[str]:
+        """None if this backend can run here, else the reason it cannot."""
+        return kernel_available()
 
     # -- context manager ------------------------------------------------------
 
@@ -197,6 +235,10 @@ class KernelBackend:
             return self._id(ref, bool(bits & flags["LINK"]))
         return self._fd(ref)
 
+    def _target(self, s: Step) -> int:
+        """The kernel's target of a request: the device's ifindex (tcx)."""
+        return self._ifindex(s.dev)
+
     def _ifindex(self, dev: Optional[str]) -> int:
         d = self.devs.get(dev) if dev is not None else None
         return d.ifindex if d is not None else UNUSED_ID
@@ -270,7 +312,7 @@ class KernelBackend:
             # Inside the namespace already: no setns, no re-entrancy check.
             if sess.defer is not None and sess.defer.hit:
                 sess.defer.deliver()  # raises (KeyboardInterrupt / signals.Interrupted)
-            if sess.saved is not None:
+            if getattr(sess, "saved", None) is not None:
                 return handler(step)
         with self._ns.entered():
             return handler(step)
@@ -283,42 +325,54 @@ class KernelBackend:
             for name, d in self.devs.items():
                 if not d.present:
                     continue
-                for dir, at in self._attach_types.items():
+                for dir, at in self._hook_points(name).items():
                     q = bpf.prog_query(d.ifindex, at, QUERY_DEFAULT_COUNT)
                     if q.errno != OK:
                         raise SpecCrash(f"query of present device {name!r} {dir} failed: {q.errno}")
-                    res[(name, dir)] = self._result(q)
+                    r = self._result(q)
+                    if shown_hook(name, r):
+                        res[(name, dir)] = r
         return res
+
+    def _hook_points(self, dev: str) -> dict:
+        """The attach points a query of device ``dev`` may name: the tcx ones."""
+        return TCX_POINTS
 
     # -- ops ------------------------------------------------------------------
 
+    # What the loaded programs return: TCX_NEXT for tcx (cgroup: 1, allow).
+    PROG_RET = -1
+
     def _op_load(self, s: Step) -> Outcome:
         name = self._name(s.prog, "load")
-        ptype = s.type or "sched_cls"
-        if ptype not in bpf.PROG_TYPE:
+        types = self._dialect.prog_types
+        ptype = s.type or self._dialect.default_prog_type
+        if ptype not in types:
             raise ValueError(f"load: unknown prog type {ptype!r}")
-        fd, err = bpf.prog_load(bpf.PROG_TYPE[ptype], name)
+        expected = self._attach_types[s.expected_attach_type] if s.expected_attach_type else 0
+        fd, err = bpf.prog_load(types[ptype], name, expected, self.PROG_RET)
         out = self._created(self.progs, "prog", name, fd, err)
         self.progs[name].ptype = ptype
+        self.progs[name].expected = s.expected_attach_type
         return out
 
     def _op_attach(self, s: Step) -> Outcome:
         bits = self._flags.word(s.flags)
         at = self._attach_type(s)
-        return Outcome(bpf.prog_attach(self._ifindex(s.dev), self._fd(s.prog), at, bits,
+        return Outcome(bpf.prog_attach(self._target(s), self._fd(s.prog), at, bits,
                                        self._fd(s.replace), self._relative(s.relative, bits),
                                        s.expected_revision))
 
     def _op_detach(self, s: Step) -> Outcome:
         bits = self._flags.word(s.flags)
         at = self._attach_type(s)
-        return Outcome(bpf.prog_detach(self._ifindex(s.dev), self._fd(s.prog), at, bits,
+        return Outcome(bpf.prog_detach(self._target(s), self._fd(s.prog), at, bits,
                                        self._relative(s.relative, bits), s.expected_revision))
 
     def _op_query(self, s: Step) -> Outcome:
         at = self._attach_type(s)
         count = QUERY_DEFAULT_COUNT if s.count is None else s.count
-        q = bpf.prog_query(self._ifindex(s.dev), at, count, s.query_flags, s.attach_flags)
+        q = bpf.prog_query(self._target(s), at, count, s.query_flags, s.attach_flags)
         if q.errno not in (OK, "ENOSPC"):
             return Outcome(q.errno)
         return Outcome(q.errno, query=self._result(q))
@@ -333,7 +387,7 @@ class KernelBackend:
         name = self._name(s.link, "link_create")
         bits = self._flags.word(s.flags)
         at = self._attach_type(s)
-        fd, err = bpf.link_create(self._fd(s.prog), self._ifindex(s.dev), at, bits,
+        fd, err = bpf.link_create(self._fd(s.prog), self._target(s), at, bits,
                                   self._relative(s.relative, bits), s.expected_revision)
         return self._created(self.links, "link", name, fd, err)
 
@@ -448,26 +502,21 @@ class KernelBackend:
                 if self.progs[name].fd is not None:
                     bpf.close_fd(self.progs[name].fd)
                 del self.progs[name]
-            floor = FD_FLOOR
+            # Only the marked programs stay alive: the names of ids and the
+            # fd numbers of the finished sequence can go (the floor only has
+            # to stay above the fds still open, so it does not creep up over
+            # a long campaign).
+            self._names = {("prog", o.id): name for name, o in self.progs.items() if o.fd is not None}
+            floor = max([FD_FLOOR] + [o.fd + 1 for o in self.progs.values() if o.fd is not None])
+            self._floor, self._dead = floor, None
             for name in progs:
                 o = self.progs[name]
                 if o.fd is None:
-                    fd, err = bpf.prog_load(bpf.PROG_TYPE[o.ptype], name)
-                    if err is not None:
-                        raise SpecCrash(f"restore: loading {name!r} again failed: {err}")
+                    out = self._op_load(Step("load", prog=name, type=o.ptype,
+                                             expected_attach_type=o.expected))
+                    if not out.ok:
+                        raise SpecCrash(f"restore: loading {name!r} again failed: {out.errno}")
                     n += 1
-                    fd = self._adopt(fd)
-                    info, err = bpf.obj_info(fd)
-                    if err is not None:
-                        bpf.close_fd(fd)
-                        raise SpecCrash(f"restore: OBJ_GET_INFO_BY_FD on {name!r} failed: {err}")
-                    o.fd, o.id = fd, info[1]
-                floor = max(floor, o.fd + 1)
-            # Only the marked programs are alive now: the names of ids and
-            # the fd numbers of the finished sequence can go (the floor only
-            # has to stay above the fds still open).
-            self._names = {("prog", o.id): name for name, o in self.progs.items()}
-            self._floor, self._dead = floor, None
             n += self._verify_empty(devs)
         return n
 
@@ -487,18 +536,23 @@ class KernelBackend:
 
 # ---------------------------------------------------------------------------
 
-def _kernel_dialect(name: str) -> "dialects.Dialect":
-    """The dialect ``name`` if the running kernel implements it; otherwise
-    BackendUnavailable saying which dialects it does implement."""
+def _kernel_dialect(name: str, feature: Optional[str] = None) -> "dialects.Dialect":
+    """The dialect ``name`` if a kernel implements it (and, given
+    ``feature``, the kernel feature a backend drives is the dialect's);
+    otherwise BackendUnavailable saying which dialects the kernel backends
+    implement.  It depends on the dialect alone, not on this machine."""
     try:
         d = dialects.get(name)
     except LookupError as e:
         raise BackendUnavailable(str(e)) from None
-    if d.kernel != "tcx":
-        here = ", ".join(n for n, x in dialects.registry().items() if x.kernel == "tcx")
+    if d.kernel is None:
+        kernels = [n for n, x in dialects.registry().items() if x.kernel]
+        here = ", ".join(kernels[:-1]) + " and " + kernels[-1]
         raise BackendUnavailable(
-            f"the running kernel ({os.uname().release}) implements the {here} dialect, not "
-            f"{name!r} ({d.summary}; {d.kernels}); run {name!r} on the model backend")
+            f"the kernel backends implement the {here} dialects, not {name!r} ({d.summary}; "
+            f"{d.kernels}); run {name!r} on the model backend")
+    if feature is not None and d.kernel != feature:
+        raise BackendUnavailable(f"dialect {name!r} runs on the {d.kernel} backend, not the {feature} one")
     return d
 
 
@@ -560,7 +614,8 @@ def _probe() -> Optional[str]:
     finally:
         ns.close()
     if q.errno != OK:
-        return f"tcx query failed with {q.errno} (kernel without tcx, < 6.6?)"
+        return (f"the running kernel ({os.uname().release}) has no tcx: BPF_PROG_QUERY with attach "
+                f"type BPF_TCX_INGRESS ({bpf.BPF_TCX_INGRESS}) fails with {q.errno}")
     if q.revision != 1:
         return f"tcx query on an empty hook reports revision {q.revision}, not 1 (kernel < 6.6-rc6?)"
     return None

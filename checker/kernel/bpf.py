@@ -4,22 +4,23 @@ Every function returns either a result or an errno *name* (``errno.errorcode``);
 kernel errors are never raised.  Layouts follow ``union bpf_attr`` in
 include/uapi/linux/bpf.h (mainline, with the 6.6 mprog/tcx fields):
 
-    PROG_ATTACH/DETACH  u32 target_ifindex @0, attach_bpf_fd @4, attach_type @8,
+    PROG_ATTACH/DETACH  u32 target_ifindex|target_fd @0, attach_bpf_fd @4, attach_type @8,
                         attach_flags @12, replace_bpf_fd @16,
                         relative_fd|relative_id @20, u64 expected_revision @24
     PROG_QUERY          u32 target_ifindex @0, attach_type @4, query_flags @8,
                         attach_flags @12, u64 prog_ids @16, u32 count @24,
                         u64 prog_attach_flags @32, link_ids @40,
                         link_attach_flags @48, revision @56
-    LINK_CREATE         u32 prog_fd @0, target_ifindex @4, attach_type @8,
-                        flags @12, tcx.relative_fd|relative_id @16,
-                        u64 tcx.expected_revision @24
+    LINK_CREATE         u32 prog_fd @0, target_ifindex|target_fd @4, attach_type @8,
+                        flags @12, tcx|cgroup.relative_fd|relative_id @16,
+                        u64 tcx|cgroup.expected_revision @24
     LINK_UPDATE         u32 link_fd @0, new_prog_fd @4, flags @8, old_prog_fd @12
     LINK_DETACH         u32 link_fd @0
     OBJ_GET_INFO_BY_FD  u32 bpf_fd @0, info_len @4, u64 info @8
     PROG_LOAD           u32 prog_type @0, insn_cnt @4, u64 insns @8, license @16,
                         u32 log_level @24, log_size @28, u64 log_buf @32,
-                        u32 kern_version @40, prog_flags @44, char prog_name[16] @48
+                        u32 kern_version @40, prog_flags @44, char prog_name[16] @48,
+                        u32 prog_ifindex @64, expected_attach_type @68
 
 The attr buffer handed to the kernel is ATTR_SIZE bytes, zero beyond the
 fields written (the kernel's CHECK_ATTR wants zeroes after each command's
@@ -35,6 +36,8 @@ import platform
 import struct
 from dataclasses import dataclass
 
+from ..errors import errno_name
+
 # Syscall number of bpf(2) per architecture.
 _SYS_BPF = {"x86_64": 321, "aarch64": 280, "i686": 357, "i386": 357,
             "riscv64": 280, "ppc64le": 361, "s390x": 351}
@@ -49,6 +52,7 @@ BPF_PROG_GET_NEXT_ID = 11
 BPF_PROG_GET_FD_BY_ID = 13
 BPF_LINK_GET_NEXT_ID = 31
 BPF_LINK_GET_FD_BY_ID = 30
+BPF_LINK_GET_NEXT_ID = 31
 BPF_LINK_CREATE = 28
 BPF_LINK_UPDATE = 29
 BPF_LINK_DETACH = 34
@@ -64,9 +68,16 @@ ATTR_SIZE = 128          # >= every layout above; the tail is zero
 
 # struct bpf_insn: u8 code, u8 dst:4|src:4, s16 off, s32 imm
 _INSN = struct.Struct("<BBhi")
-# r0 = -1 (TCX_NEXT); exit
-MIN_PROG = (_INSN.pack(0xb7, 0, 0, -1)      # BPF_ALU64 | BPF_MOV | BPF_K
-            + _INSN.pack(0x95, 0, 0, 0))    # BPF_JMP | BPF_EXIT
+
+
+def min_prog(ret: int) -> bytes:
+    """``r0 = ret; exit``: -1 is TCX_NEXT; 1 is "allow", in the return range
+    the verifier accepts for every cgroup program type."""
+    return (_INSN.pack(0xb7, 0, 0, ret)       # BPF_ALU64 | BPF_MOV | BPF_K
+            + _INSN.pack(0x95, 0, 0, 0))      # BPF_JMP | BPF_EXIT
+
+
+MIN_PROG = min_prog(-1)
 _LICENSE = ctypes.create_string_buffer(b"GPL")
 
 
@@ -87,7 +98,7 @@ def _init() -> None:
 
 
 def errname(e: int) -> str:
-    return errno.errorcode.get(e, f"E{e}")
+    return errno_name(e)
 
 
 def sys_bpf(cmd: int, attr: ctypes.Array) -> tuple[int, str | None]:
@@ -123,11 +134,15 @@ def _addr(obj) -> int:
 # ---------------------------------------------------------------------------
 # Commands
 
-def prog_load(prog_type: int, name: str = "") -> tuple[int | None, str | None]:
-    """Load ``r0 = -1; exit`` as ``prog_type``.  Returns (fd, None) or (None, errno)."""
-    insns = ctypes.create_string_buffer(MIN_PROG, len(MIN_PROG))
-    buf = _attr([(0, "I", _u32(prog_type)), (4, "I", len(MIN_PROG) // 8),
-                 (8, "Q", _addr(insns)), (16, "Q", _addr(_LICENSE))])
+def prog_load(prog_type: int, name: str = "", expected_attach_type: int = 0,
+              ret: int = -1) -> tuple[int | None, str | None]:
+    """Load ``r0 = ret; exit`` as ``prog_type`` for ``expected_attach_type``.
+    Returns (fd, None) or (None, errno)."""
+    code = MIN_PROG if ret == -1 else min_prog(ret)
+    insns = ctypes.create_string_buffer(code, len(code))
+    buf = _attr([(0, "I", _u32(prog_type)), (4, "I", len(code) // 8),
+                 (8, "Q", _addr(insns)), (16, "Q", _addr(_LICENSE)),
+                 (68, "I", _u32(expected_attach_type))])
     # prog_name: [A-Za-z0-9_.], at most 15 characters plus NUL.
     clean = "".join(c if (c.isascii() and (c.isalnum() or c in "_.")) else "_" for c in name)[:15]
     struct.pack_into("16s", buf, 48, clean.encode())
@@ -165,13 +180,13 @@ class QueryOut:
 
 
 def prog_query(ifindex: int, attach_type: int, count: int, query_flags: int = 0,
-               attach_flags: int = 0) -> QueryOut:
-    """PROG_QUERY with arrays for prog_ids, prog_attach_flags, link_ids and
-    link_attach_flags.  ``prog_ids`` / ``link_ids`` hold the first
-    min(count, written-back count) entries.  The arrays have at least
-    max(count, 1) entries, and never fewer than 64 (> the 63 an mprog hook can
-    hold), so that no count (even one that wraps as u32) lets the kernel
-    write past them."""
+               attach_flags: int = 0, flags_array: bool = True) -> QueryOut:
+    """PROG_QUERY with arrays for prog_ids, prog_attach_flags (unless not
+    ``flags_array``), link_ids and link_attach_flags.  ``prog_ids`` /
+    ``link_ids`` hold the first min(count, written-back count) entries.  The
+    arrays have at least max(count, 1) entries, and never fewer than 64 (> the
+    63 an mprog hook can hold), so that no count (even one that wraps as u32)
+    lets the kernel write past them."""
     count = _u32(count)
     n = max(min(count, 1 << 16), 64)
     arrays = [(ctypes.c_uint32 * n)() for _ in range(4)]
@@ -179,7 +194,7 @@ def prog_query(ifindex: int, attach_type: int, count: int, query_flags: int = 0,
     buf = _attr([(0, "I", _u32(ifindex)), (4, "I", _u32(attach_type)),
                  (8, "I", _u32(query_flags)), (12, "I", _u32(attach_flags)),
                  (16, "Q", _addr(prog_ids)), (24, "I", _u32(count)),
-                 (32, "Q", _addr(prog_flags)), (40, "Q", _addr(link_ids)),
+                 (32, "Q", _addr(prog_flags) if flags_array else 0), (40, "Q", _addr(link_ids)),
                  (48, "Q", _addr(link_flags))])
     _, err = sys_bpf(BPF_PROG_QUERY, buf)
     err = err or "ok"
@@ -238,6 +253,31 @@ def link_info(fd: int) -> tuple[tuple[int, int, int, int] | None, str | None]:
     t, i, p = struct.unpack_from("<III", info, 0)
     ifx, = struct.unpack_from("<I", info, 16)
     return (t, i, p, ifx), None
+
+
+def cgroup_link_info(fd: int) -> tuple[tuple[int, int, int] | None, str | None]:
+    """A cgroup link's (prog_id, cgroup_id, attach_type); cgroup_id 0 = defunct.
+    (struct bpf_link_info: u32 type, id, prog_id, then the cgroup member: u64
+    cgroup_id @16, u32 attach_type @24.)"""
+    info, err = _info(fd)
+    if err is not None:
+        return None, err
+    p, = struct.unpack_from("<I", info, 8)
+    cg, at = struct.unpack_from("<QI", info, 16)
+    return (p, cg, at), None
+
+
+def link_ids():
+    """Every link id of the system, in increasing order (LINK_GET_NEXT_ID;
+    read-only)."""
+    start = 0
+    while True:
+        buf = _attr([(0, "I", start)])
+        _, err = sys_bpf(BPF_LINK_GET_NEXT_ID, buf)
+        if err is not None:
+            return
+        start, = struct.unpack_from("<I", buf, 4)
+        yield start
 
 
 def fd_by_id(kind: str, obj_id: int) -> tuple[int | None, str | None]:

@@ -1,7 +1,9 @@
-"""Read one tcx hook of the running system: BPF_PROG_QUERY plus the
-programs' kernel names.  Read-only: it queries, looks programs up by id and
-closes what it opened; it never attaches, detaches or changes a device, so
-it may look at any namespace, the host's included (``mprog plan --live``).
+"""Read one tcx hook, or one cgroup's list, of the running system:
+BPF_PROG_QUERY plus the programs' kernel names (and, for a cgroup, the links
+attached to it and the PREORDER bits its effective order shows).  Read-only:
+it queries, looks programs and links up by id and closes what it opened; it
+never attaches, detaches or changes a device or cgroup, so it may look at
+any namespace or cgroup, the host's included (``mprog plan --live``).
 
 Names.  A program is named by its kernel name (bpf_prog_info.name) when
 that is usable in scripts and directive files — an identifier, not a word of
@@ -126,3 +128,101 @@ def read_hook(dev: str, dir: str, netns: Optional[str] = None, retries: int = 3)
     finally:
         if ns is not None:
             ns.close()
+
+
+# ---------------------------------------------------------------------------
+# cgroup lists
+
+@dataclass(frozen=True)
+class LiveList:
+    path: str
+    point: str
+    revision: int
+    mode: str                        # none, override, multi
+    slots: tuple                     # ((prog name, link name or None), ...) in list order
+    preorder: frozenset              # the programs inferred to be PREORDER
+    legend: tuple[str, ...]
+
+
+def _split_preorder(listed: tuple, run: tuple) -> Optional[int]:
+    """The fewest PREORDER entries consistent with the effective order: the
+    cgroup's own entries run as one window of it, its PREORDER entries first
+    (in list order), then the others; returns the bitmask (bit i: entry i is
+    PREORDER), None if no window explains the effective order."""
+    k = len(listed)
+    for j in range(k + 1):                    # j PREORDER entries
+        for i in range(len(run) - k + 1):
+            pre, norm = run[i:i + j], run[i + j:i + k]
+            mask, a, b = 0, 0, 0
+            for x, pid in enumerate(listed):  # greedy interleaving, PREORDER first
+                if a < len(pre) and pre[a] == pid:
+                    a, mask = a + 1, mask | 1 << x
+                elif b < len(norm) and norm[b] == pid:
+                    b += 1
+                else:
+                    break
+            else:
+                if a == len(pre) and b == len(norm):
+                    return mask
+    return None
+
+
+def read_cgroup(path: str, point: str, retries: int = 3) -> LiveList:
+    """The list of attach type ``point`` of the cgroup v2 directory ``path``."""
+    from ..dialects.cgroup import ATTACH_TYPE, MODES, QUERY_DEFAULT_COUNT
+    try:
+        bpf._init()
+    except OSError as e:
+        raise BackendUnavailable(str(e)) from None
+    where = f"--live {path}:{point}"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise BadInput(f"{where}: {e.strerror}", "--live", 0, 0) from None
+    at = ATTACH_TYPE[point]
+    try:
+        cid = os.fstat(fd).st_ino
+        for _ in range(retries):
+            q = bpf.prog_query(fd, at, QUERY_DEFAULT_COUNT, flags_array=False)
+            if q.errno != "ok":
+                raise BadInput(f"{where}: BPF_PROG_QUERY failed with {q.errno} (not a cgroup v2 "
+                               f"directory?)", "--live", 0, 0)
+            eff = bpf.prog_query(fd, at, QUERY_DEFAULT_COUNT, query_flags=1, flags_array=False)
+            owners: dict[int, list] = {}
+            for lid in bpf.link_ids():
+                lfd, err = bpf.fd_by_id("link", lid)
+                if err is not None:
+                    continue
+                try:
+                    info, err = bpf.cgroup_link_info(lfd)
+                    kind, _ = bpf.obj_info(lfd)[0] or (None, None)
+                finally:
+                    bpf.close_fd(lfd)
+                if err is None and kind == BPF_LINK_TYPE_CGROUP and info[1] == cid and info[2] == at:
+                    owners.setdefault(info[0], []).append(lid)
+            kernel_names, gone = [], False
+            for pid in q.prog_ids:
+                name, err = bpf.prog_name(pid)
+                gone |= err == "ENOENT"
+                kernel_names.append(name or "")
+            again = bpf.prog_query(fd, at, 0, flags_array=False)
+            if not gone and again.revision == q.revision:
+                break
+        else:
+            raise BadInput(f"{where}: the list kept changing while it was read ({retries} attempts)",
+                           "--live", 0, 0)
+    finally:
+        os.close(fd)
+    names = _names(q.prog_ids, kernel_names)
+    links = [f"link{owners[pid].pop()}" if owners.get(pid) else None for pid in q.prog_ids]
+    mask = _split_preorder(q.prog_ids, eff.prog_ids if eff.errno == "ok" else ())
+    pre = frozenset(n for x, n in enumerate(names) if mask and mask >> x & 1)
+    legend = [f"{n} = prog id {pid} (kernel name {k!r})" + (f", owned by {l} = link id {l[4:]}" if l else "")
+              for n, pid, k, l in zip(names, q.prog_ids, kernel_names, links)]
+    legend.append("PREORDER (not reported by the kernel; inferred from the effective order, the "
+                  f"fewest that explain it): {' '.join(sorted(pre)) or 'none'}")
+    return LiveList(path, point, q.revision, MODES.get(q.attach_flags, hex(q.attach_flags)),
+                    tuple(zip(names, links)), pre, tuple(legend))
+
+
+BPF_LINK_TYPE_CGROUP = 3

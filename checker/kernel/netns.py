@@ -17,7 +17,6 @@ Netlink failures come back as errno names, never as exceptions.
 from __future__ import annotations
 
 import ctypes
-import errno
 import os
 import signal
 import threading
@@ -25,6 +24,8 @@ import threading
 # The C-level signal module: signal.signal() wraps every call in enum
 # conversions, which cost more than the setns() calls around each request.
 import _signal
+
+from ..errors import errno_name
 
 CLONE_NEWNET = 0x40000000
 _NS_PATH = "/proc/thread-self/ns/net"
@@ -241,12 +242,38 @@ class new_netns:
 def _nl_errname(exc: BaseException) -> str:
     code = getattr(exc, "code", None)
     if isinstance(code, int) and code > 0:
-        return errno.errorcode.get(code, f"E{code}")
+        return errno_name(code)
     raise exc
 
 
+def _register_netkit_kind() -> None:
+    """Teach pyroute2 the IFLA_INFO_DATA of kind netkit
+    (include/uapi/linux/if_link.h, enum IFLA_NETKIT_*) through its link-kind
+    plugin interface: the peer's ifinfomsg nests as veth's VETH_INFO_PEER."""
+    from pyroute2.netlink import nla
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg, ifinfveth
+
+    if "netkit" in ifinfmsg.ifinfo.list_link_kind():
+        return
+
+    class netkit_data(nla):
+        prefix = "IFLA_NETKIT_"
+        nla_map = (("IFLA_NETKIT_UNSPEC", "none"),
+                   ("IFLA_NETKIT_PEER_INFO", "info_peer"),
+                   ("IFLA_NETKIT_PRIMARY", "uint8"),
+                   ("IFLA_NETKIT_POLICY", "uint32"),
+                   ("IFLA_NETKIT_PEER_POLICY", "uint32"),
+                   ("IFLA_NETKIT_MODE", "uint32"))
+
+        @staticmethod
+        def info_peer(self, *argv, **kwarg):
+            return ifinfveth
+
+    ifinfmsg.ifinfo.register_link_kind(module={"netkit": netkit_data})
+
+
 class Devices:
-    """veth pairs and clsact qdiscs inside one NetNS.  Model device names map
+    """veth pairs, netkit pairs and clsact qdiscs inside one NetNS.  Model device names map
     to generated interface names; the veth peer is invisible to the model."""
 
     def __init__(self, ns: NetNS, prefix: str = "mpc"):
@@ -274,6 +301,8 @@ class Devices:
     def ifname(self, dev: str) -> str:
         """The interface name for a model device name (stable per name)."""
         n = self._ifnames.get(dev)
+        if n is None and dev == "lo":
+            n = self._ifnames[dev] = dev     # the namespace's own loopback (adding it: EEXIST)
         if n is None:
             n = self._ifnames[dev] = f"{self.prefix}{len(self._ifnames)}"
         return n
@@ -289,6 +318,23 @@ class Devices:
         if ifx is None:
             return None, "ENODEV"
         return ifx, "ok"
+
+    def add_netkit(self, primary: str, peer: str, mode: int | None) -> tuple[tuple | None, str]:
+        """Create a netkit pair (RTM_NEWLINK kind netkit, the peer named in
+        IFLA_NETKIT_PEER_INFO; ``mode``: IFLA_NETKIT_MODE, None = the
+        kernel's default): ((primary ifindex, peer ifindex), "ok") or
+        (None, errno)."""
+        _register_netkit_kind()
+        p, q = self.ifname(primary), self.ifname(peer)
+        kw = {} if mode is None else {"mode": mode}
+        try:
+            self.ipr.link("add", ifname=p, kind="netkit", peer_info={"attrs": [["IFLA_IFNAME", q]]}, **kw)
+        except Exception as e:
+            return None, _nl_errname(e)
+        ip, iq = self.index(p), self.index(q)
+        if ip is None or iq is None:
+            return None, "ENODEV"
+        return (ip, iq), "ok"
 
     def index(self, ifname: str) -> int | None:
         try:

@@ -12,12 +12,15 @@ Public API:
     verify_exhaustive(n_max, timeout_s, dialect=) -> list[Report]    (checker.smt.equiv)
     check_invariants(depth, timeout_s, dialect=) -> list[Report]     (checker.smt.bmc)
     invariant_table(dialect)     invariant ID -> statement (spec/<dialect>/invariants.md)
+    own_proofs(dialect)          the proof module of a dialect that brings its own
+                                 (cgroup: checker.smt.cgroup_proofs), else None
     CONTRASTS                    properties one dialect has and another refutes
     RULE_IDS, EQUIVALENCE_RULE_IDS, INVARIANTS   the linux dialect's
 """
 from . import bmc as _bmc
 from .bmc import CONTRASTS, INVARIANTS, check_invariants, invariant_table
-from .equiv import Report, encoding, verify_equivalence, verify_exhaustive
+from .equiv import Report, encoding, own_proofs, verify_equivalence, verify_exhaustive
+
 
 
 def equivalence_rule_ids(dialect: str = "linux") -> frozenset:
@@ -38,4 +41,5 @@ def __getattr__(name: str):
 
 
 __all__ = ["RULE_IDS", "EQUIVALENCE_RULE_IDS", "INVARIANTS", "CONTRASTS", "Report", "check_invariants",
-           "equivalence_rule_ids", "invariant_table", "rule_ids", "verify_equivalence", "verify_exhaustive"]
+           "equivalence_rule_ids", "invariant_table", "own_proofs", "rule_ids", "verify_equivalence",
+           "verify_exhaustive"]

@@ -42,7 +42,7 @@ from ..syntax.render import render_script
 from . import core, names
 from . import linux as _linux
 from .core import FD_CLOSED, FD_LINK, FD_NONE, FD_PROG, REL_LINK, REL_NONE, REL_PROG
-from .equiv import DEV, DIR, Report, _flags, _Solver, encoding, final_query, slot_values
+from .equiv import DEV, DIR, Report, _flags, _Solver, encoding, final_query, own_proofs, slot_values
 
 OPS = ("attach", "detach", "link_create", "link_detach", "close_link", "link_update", "query",
        "close_prog", "dev_add", "dev_del", "clsact_add", "clsact_del")
@@ -106,6 +106,8 @@ CONTRASTS = {
 def invariant_table(dialect: str = "linux") -> dict:
     """Invariant ID -> statement of a dialect (spec/<dialect>/invariants.md);
     empty for a dialect that states none yet."""
+    if dialect not in DIALECT_INVARIANTS and (own := own_proofs(dialect)) is not None:
+        return own.invariant_table()
     return DIALECT_INVARIANTS.get(dialect, {})
 
 
@@ -555,6 +557,8 @@ def check_invariants(depth: int = 6, timeout_s: Optional[float] = None, *, invar
     ``cores``); one solver per check, the two unrollings built once.  With
     ``contrasts``, the contrast properties this dialect is expected to
     refute (CONTRASTS) are checked too."""
+    if (own := own_proofs(dialect)) is not None:
+        return own.check_invariants(depth, timeout_s, invariants=invariants)
     E = encoding(dialect)
     known = invariant_table(dialect)
     u, u1 = Unrolling(depth, n_progs, n_links, E=E), Unrolling(1, n_progs, n_links, E=E)
@@ -651,6 +655,8 @@ def _max_at_kernel_bound(timeout_s, E=_linux) -> Report:
 @functools.cache
 def rule_ids(dialect: str = "linux") -> frozenset:
     """Rules tracked in the BMC transition relation (a one-step unrolling)."""
+    if (own := own_proofs(dialect)) is not None:
+        return own.rule_ids()
     u = Unrolling(1, 2, 1, E=encoding(dialect))
     return frozenset(names.rule_of_label(t.label) for t in u.tracked)
 

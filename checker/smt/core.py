@@ -35,7 +35,9 @@ from . import names
 
 ERRNOS = ("ok", "EBADF", "EBUSY", "EEXIST", "EINVAL", "ENOENT", "ENOLINK", "ENOSPC",
           "EPERM", "ERANGE", "ESTALE", "ENODEV", "UNDEFINED",   # UNDEFINED: checker.model
-          "EACCES")                                             # rfc: replace off the edge
+          "EACCES",                                             # rfc: replace off the edge; netkit: the peer
+          "EOPNOTSUPP",                                         # device/del-loopback
+          "ENXIO")                                              # netkit: not a netkit device
 
 # Relative-object kinds (req.rel.kind): what relative_fd / relative_id names.
 REL_NONE, REL_RAW, REL_PROG, REL_LINK = 0, 1, 2, 3
@@ -130,7 +132,7 @@ class Req:
 
     BOOLS = ("replace", "before", "after", "id", "link_flag", "stray", "prog_cls", "repl_cls",
              "rel_fd_open", "rel_alive", "rel_type_ok", "defunct", "type_ok", "qf_unknown",
-             "qf_effective", "attach_flags", "has_count")
+             "qf_effective", "attach_flags", "has_count", "loopback")
     INTS = ("prog_fd", "prog", "repl_fd", "old", "link_fd", "owner", "old_fd", "cur", "exp",
             "rel_kind", "rel_prog", "rel_link", "qcap")
 
@@ -159,6 +161,7 @@ class Req:
         self.qf_unknown, self.qf_effective = b("query_flags.unknown"), b("query_flags.effective")
         self.attach_flags = b("attach_flags.nonzero")
         self.has_count, self.qcap = b("count.given"), i("count")
+        self.loopback = b("dev.loopback")        # the device named is the namespace's loopback
         self.errno, self.rule = i("errno"), i("rule")
         self.q_count, self.q_rev, self.q_shown = i("out.count"), i("out.revision"), i("out.shown")
 

@@ -44,6 +44,7 @@ sampling on the executor side, not a proof.
 """
 from __future__ import annotations
 
+import importlib
 import itertools
 import time
 from dataclasses import dataclass, replace
@@ -52,7 +53,7 @@ from typing import Callable, Optional
 import z3
 
 from .. import dialects
-from ..dialects.linux import MPROG_MAX
+from ..dialects.linux import LOOPBACK, MPROG_MAX
 from ..model import Expect, Raw, Script, Step
 from ..flags import canonical as canonical_flags
 from ..syntax.render import render_script
@@ -68,6 +69,18 @@ DEV, DEV2, DIR = "veth0", "veth1", "ingress"
 def encoding(dialect: str):
     """The z3 encoding unit of ``dialect`` (checker.smt.<unit>)."""
     return dialects.get(dialect).unit("encoding")
+
+
+def own_proofs(dialect: str):
+    """The proof module of a dialect whose encoding unit names its own
+    (``PROOFS``; cgroup: a list in a hierarchy is no tcx hook,
+    checker.smt.cgroup_proofs), else None: the proofs here and in bmc cover
+    it.  The entry points (verify_equivalence, verify_exhaustive,
+    bmc.check_invariants, bmc.rule_ids, bmc.invariant_table) hand such a
+    dialect to that module's functions of the same names."""
+    d = dialects.get(dialect)
+    name = getattr(d.unit("encoding"), "PROOFS", None) if d.encoding else None
+    return importlib.import_module(name) if name else None
 
 
 def executor_step(dialect: str):
@@ -396,7 +409,9 @@ def build_steps(op: str, v: dict, E=_linux) -> tuple[list, Step]:
     elif op == "load":
         req = Step("load", prog=_p(OTHER_PROG + 1))
     else:
-        req = Step(op, dev=DEV)
+        # The loopback's own hook state is not built: a request on it that
+        # fails changes nothing anywhere (device/del-loopback).
+        req = Step(op, dev=LOOPBACK if v.get("loopback") else DEV)
     return setup, req
 
 
@@ -756,6 +771,10 @@ def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn
     unit's); tests pass a planted-bug copy.  ``sample`` = "atoms"
     (boundary-covering representatives) or "one"; ``rules``: only the
     classes of these rules (coverage is always checked)."""
+    if (own := own_proofs(dialect)) is not None:
+        if getattr(own, "EQUIVALENCE_BY_EXHAUSTION", False):
+            raise ValueError(f"{dialect}'s equivalence is proved by exhaustion: verify_exhaustive()")
+        return own.verify_equivalence(n_max, timeout_s, step_fn=step_fn, ops=ops, rules=rules)
     if not 0 <= n_max <= MPROG_MAX:
         raise ValueError(f"n_max must be from 0 to {MPROG_MAX} (the kernel maximum), not {n_max}")
     E = encoding(dialect)
@@ -1094,6 +1113,8 @@ def verify_exhaustive(n_max: int, timeout_s: Optional[float] = None, *, step_fn:
     encoding's outcome for exactly those inputs is the executor's (errno,
     rule, post-state with stored pins, revision, device/clsact/bundle, query
     answer)."""
+    if (own := own_proofs(dialect)) is not None:
+        return own.verify_exhaustive(n_max, timeout_s, step_fn=step_fn, ops=ops)
     E = encoding(dialect)
     step_fn = step_fn or executor_step(dialect)
     a = alphabet or default_alphabet(dialect, n_max)

@@ -45,6 +45,10 @@ def rule_code(rule: str) -> int:
     return core.rule_code(LINUX, rule)
 
 
+_DEV_MISSING = {"attach": "attach/dev-missing", "link_create": "link_create/dev-missing",
+                "detach": "detach/dev-missing"}
+
+
 class Chain(core.Chain):
     """The linux decision chain: its rule table, and the core checks whose
     place kernel history moved (a delta dialect's Chain overrides them, as
@@ -66,6 +70,19 @@ class Chain(core.Chain):
 
     def check_fetch(self, idx) -> None:
         """Before the victim at ``idx`` is read: nothing on mainline."""
+
+    def check_device(self, op: str) -> None:
+        """The device lookup of attach / link_create / detach (tcx: the device
+        must exist; a detach needs a bundle too).  netkit's is
+        netkit_dev_fetch() (checker.smt.netkit)."""
+        self.check(_DEV_MISSING[op], z3.Not(self.pre.present))
+        if op == "detach":
+            self.check("detach/no-entry", z3.Not(self.pre.bundle))
+
+    def settle_removal(self, removed) -> None:
+        """After a removal (``removed``: its success): hook/free-when-empty
+        (a netkit bundle stays: checker.smt.netkit)."""
+        self.effect("hook/free-when-empty", removed, settle(self.pre, self.post))
 
 
 def _fd_checks(ch: Chain, fd, cls, closed: str, notprog: str, wrong_type: str = None, when=True):
@@ -184,7 +201,7 @@ def detach_core(k: int, pre: State, post: State, r: Req, prog, owner, success: s
     vo = sel(pre.link, victim)
     ch.check("detach/link-owned", z3.And(vo != 0, vo != owner))
     f = ch.check(success, z3.BoolVal(True), remove_at(pre, post, victim))
-    ch.effect("hook/free-when-empty", f, settle(pre, post))
+    ch.settle_removal(f)
     ch.terms.update(ip=ip, ir=ir)
     return ch
 
@@ -195,7 +212,7 @@ def attach(k, pre, post, r, ch=None) -> Chain:
     R = r.replace
     ch.check("attach/flags-mask", r.stray)
     _fd_checks(ch, r.prog_fd, r.prog_cls, "attach/prog-fd-closed", "attach/prog-not-prog", "attach/prog-type")
-    ch.check("attach/dev-missing", z3.Not(pre.present))
+    ch.check_device("attach")
     _fd_checks(ch, r.repl_fd, r.repl_cls, "attach/replace-fd-closed", "attach/replace-not-prog",
                "attach/replace-type", when=R)
     return attach_core(k, pre, post, r, z3.IntVal(0), r.old, ch)
@@ -207,7 +224,7 @@ def link_create(k, pre, post, r, ch=None) -> Chain:
     ch = ch or Chain(k, pre, post, r)
     _fd_checks(ch, r.prog_fd, r.prog_cls, "link_create/prog-fd-closed", "link_create/prog-not-prog",
                "link_create/prog-type")
-    ch.check("link_create/dev-missing", z3.Not(pre.present))
+    ch.check_device("link_create")
     return attach_core(k, pre, post, r, r.owner, z3.IntVal(0), ch)
 
 
@@ -217,8 +234,7 @@ def detach(k, pre, post, r, ch=None) -> Chain:
     ch.check("detach/flags-mask", r.stray)
     _fd_checks(ch, r.prog_fd, r.prog_cls, "detach/prog-fd-closed", "detach/prog-not-prog",
                "detach/prog-type", when=r.prog_fd != FD_NONE)
-    ch.check("detach/dev-missing", z3.Not(pre.present))
-    ch.check("detach/no-entry", z3.Not(pre.bundle))
+    ch.check_device("detach")
     return detach_core(k, pre, post, r, r.prog, z3.IntVal(0), "detach/remove", ch)
 
 
@@ -282,19 +298,29 @@ def close(k, pre, post, r, ch=None) -> Chain:
     return detach_core(k, pre, post, r, r.prog, r.owner, "close/link", ch)
 
 
-def query(k: int, pre: State, post: State, r: Req, ch: Chain = None) -> Chain:
-    """spec/linux/query.md; a hook without a bundle is the empty hook at revision 1."""
-    ch = ch or Chain(k, pre, post, r)
+def query_answer(pre: State, post: State, r: Req) -> tuple:
+    """(the caller's array size, what a query that reaches the hook writes
+    back): the count, the revision, the first entries; nothing changes."""
     cap = z3.If(r.has_count, r.qcap, QUERY_DEFAULT_COUNT)
     # bpf_mprog_query() lists at most bpf_mprog_max() entries (its loop bound).
     listed = z3.If(pre.n > MPROG_MAX, MPROG_MAX, pre.n)
     shown = z3.If(cap == 0, 0, z3.If(cap < listed, cap, listed))
-    out = z3.And(same(pre, post), r.q_count == pre.n, r.q_rev == pre.rev, r.q_shown == shown)
+    return cap, z3.And(same(pre, post), r.q_count == pre.n, r.q_rev == pre.rev, r.q_shown == shown)
+
+
+def empty_answer(pre: State, post: State, r: Req) -> z3.BoolRef:
+    """A query answered as a hook without a bundle: count 0 at revision 1."""
+    return z3.And(same(pre, post), r.q_count == 0, r.q_rev == 1, r.q_shown == 0)
+
+
+def query(k: int, pre: State, post: State, r: Req, ch: Chain = None) -> Chain:
+    """spec/linux/query.md; a hook without a bundle is the empty hook at revision 1."""
+    ch = ch or Chain(k, pre, post, r)
+    cap, out = query_answer(pre, post, r)
     ch.check("query/flags-unknown", r.qf_unknown)
     ch.check("query/dev-missing", z3.Not(pre.present))
     ch.check("query/flags-nonzero", z3.Or(r.qf_effective, r.attach_flags))
-    ch.check("query/no-entry", z3.Not(pre.bundle), z3.And(same(pre, post), r.q_count == 0, r.q_rev == 1,
-                                                            r.q_shown == 0))
+    ch.check("query/no-entry", z3.Not(pre.bundle), empty_answer(pre, post, r))
     ch.check("query/truncated", z3.And(cap > 0, pre.n > 0, cap < pre.n), out)
     ch.check("query/ok", z3.BoolVal(True), out)
     ch.terms.update(cap=cap)
@@ -320,6 +346,7 @@ def dev_del(k, pre, post, r, ch=None) -> Chain:
     """device/del: every bundle goes with the device (links turn defunct)."""
     ch = ch or Chain(k, pre, post, r)
     ch.check("device/del-missing", z3.Not(pre.present))
+    ch.check("device/del-loopback", r.loopback)
     ch.enter_core()
     ch.check("device/del", z3.BoolVal(True), z3.And(
         [z3.Not(post.present), z3.Not(post.clsact)] + empty_hook(post)))
@@ -424,6 +451,7 @@ USED = {
     "link_update": {"replace", "stray", "link_fd", "defunct", "owner", "cur", "prog_fd", "prog",
                     "old_fd", "old", "type_ok"},
     "query": {"qf_unknown", "qf_effective", "attach_flags", "has_count", "qcap"},
+    "dev_add": {"loopback"}, "dev_del": {"loopback"},
 }
 
 
@@ -446,6 +474,7 @@ def domain(op: str, pre: State, r: Req, n_max: int, used: dict = None, replace_f
     separate replace fd, and the width of expected_revision."""
     used = USED if used is None else used
     cs = pre.wellformed(n_max) + [r.exp >= 0, r.exp < 2 ** exp_bits] + _pinned(r, used.get(op, set()))
+    cs.append(z3.Implies(r.loopback, pre.present))      # lo is never absent
     if op in ("attach", "link_create", "detach"):
         cs += _prog_arg(pre, r, r.prog_fd, r.prog, r.prog_cls)
         cs += _relative_domain(pre, r, [r.prog])

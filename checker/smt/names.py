@@ -92,3 +92,22 @@ def label(rule: str, k: int) -> str:
 def rule_of_label(label_text: str) -> str:
     """``attach/full@2`` -> ``attach/full``."""
     return label_text.rsplit("@", 1)[0]
+
+
+# -- the cgroup dialect (checker.smt.cgroup): a chain of cgroups, level 0 the root
+
+def cg(field: str, level: int, t: int) -> str:
+    """``cgroup[1].count@t2``, ``.rev``, ``.mode``, ``.present``."""
+    return f"cgroup[{level}].{field}@t{t}"
+
+
+def cg_slot(field: str, level: int, j: int, t: int) -> str:
+    """``cgroup[1].slot[3].prog@t2``, ``.owner`` (0 = prog API, else a link),
+    ``.preorder``."""
+    return f"cgroup[{level}].slot[{j}].{field}@t{t}"
+
+
+def cg_obj(kind: str, i: int, field: str, t: int = -1) -> str:
+    """``prog[2].fd_open@t2``, ``link[1].state@t2``; static attributes
+    (``prog[2].sockopt``) without ``@t``."""
+    return f"{kind}[{i}].{field}" + (f"@t{t}" if t >= 0 else "")

@@ -37,10 +37,11 @@ plan) on the executor or the live kernel.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import z3
 
+from .. import dialects
 from ..dialects.linux import ATTACH_TYPE, MPROG_MAX
 from ..syntax.directives import Directive, DirectiveSet
 from ..errors import BackendUnavailable, BadInput, SpecCrash
@@ -48,7 +49,7 @@ from ..exec import Executor
 from ..model import Expect, Step
 from ..syntax.validate import did_you_mean
 from ..runner import format_entries, run_steps
-from ..syntax.lexicon import NAME_RE, split_lines
+from ..syntax.lexicon import CGROUP_POINT_RE, NAME_RE, split_lines
 from ..syntax.render import render_step
 from ..syntax.vectors import _line_col, decode_json
 from ..exec.world import Device, Hook, Link, Prog, World
@@ -82,10 +83,18 @@ class HookState:
     source: str
     note: str = ""
     legend: tuple[str, ...] = ()     # live states: which name is which kernel object
+    dialect: str = "linux"           # linux: a tcx hook (dev, dir); cgroup: a list (cgroup, point)
+    preorder: frozenset = frozenset()   # cgroup: the programs whose entry is PREORDER
 
     @property
     def progs(self) -> tuple[str, ...]:
         return tuple(p for p, _ in self.slots)
+
+    def run_order(self, progs) -> tuple[str, ...]:
+        """The order the programs of a list run in (tcx: the list order;
+        cgroup: the PREORDER entries first, checker.smt.plan_cgroup)."""
+        return tuple(progs) if not self.preorder else \
+            tuple([p for p in progs if p in self.preorder] + [p for p in progs if p not in self.preorder])
 
     def declared_links(self) -> set:
         """Link names the setup declares (closed ones included: a script
@@ -104,11 +113,13 @@ def state_from_script(path: str, hook: str) -> HookState:
     """Run a script on the executor (its expectations must hold) and take the
     final state of hook ``DEV:DIR``."""
     from ..syntax.sources import load
-    dev, dir = _parse_hook(hook)
     script = load(path)
+    if (unit := _unit(script.dialect)) is not None:
+        return unit.state_from_script(path, hook, script)
     if script.dialect != PLAN_DIALECT:
-        raise BadInput(f"the script's dialect is {script.dialect!r}; plans are for {PLAN_DIALECT}",
+        raise BadInput(f"the script's dialect is {script.dialect!r}; plans are for {PLAN_DIALECT} and cgroup",
                        path, 1, 1)
+    dev, dir = _parse_hook(hook)
     ex = Executor()
     for r in run_steps(script.steps, ex):
         if not r.passed:
@@ -124,11 +135,15 @@ def state_from_script(path: str, hook: str) -> HookState:
     return HookState(dev, dir, slots, rev, ex.world, tuple(script.steps), path)
 
 
-def _parse_hook(hook: str) -> tuple[str, str]:
+def _parse_hook(hook: str, dialect: str = "linux") -> tuple[str, str]:
+    """``DEV:DIR`` (linux) or ``CGROUP:POINT`` (cgroup)."""
+    points = tuple(dialects.get(dialect).attach_points)
+    what = "DEV:DIR with DIR" if dialect == "linux" else "CGROUP:POINT with POINT"
     dev, sep, dir = hook.partition(":")
-    if not sep or not NAME_RE.match(dev) or dir not in DIRECTIONS:
-        raise BadInput(f"--hook {hook!r}: expected DEV:DIR with DIR one of {', '.join(DIRECTIONS)}"
-                       + (did_you_mean(dir, DIRECTIONS) if sep else ""), "--hook", 0, 0)
+    if not sep or not NAME_RE.match(dev) or dir not in points:
+        shown = ", ".join(points) if len(points) < 5 else f"a {dialect} attach point"
+        raise BadInput(f"--hook {hook!r}: expected {what} one of {shown}"
+                       + (did_you_mean(dir, points) if sep else ""), "--hook", 0, 0)
     return dev, dir
 
 
@@ -193,10 +208,17 @@ def state_from_json(path: str, text: Optional[str] = None) -> HookState:
 
 def state_from_live(hook: str, netns: Optional[str] = None) -> HookState:
     """The hook ``DEV:DIR`` of the running system as it is now (read-only:
-    checker.kernel.live), in this network namespace or the one at ``netns``.
+    checker.kernel.live), in this network namespace or the one at ``netns``;
+    or the list ``CGROUP_PATH:POINT`` of a live cgroup (checker.smt.plan_cgroup).
     Programs are named by their kernel names where usable, else ``id<N>``;
     the state's legend maps every name to its kernel id."""
     from ..kernel.live import read_hook
+    target, _, point = hook.rpartition(":")
+    if CGROUP_POINT_RE.match(point):
+        if netns is not None:
+            raise BadInput("--netns goes with a tcx hook, not a cgroup", "--netns", 0, 0)
+        _parse_hook(f"cg:{point}", "cgroup")
+        return _unit("cgroup").state_from_live(target, point)
     dev, dir = _parse_hook(hook)
     live = read_hook(dev, dir, netns)
     source = f"live query of {dev} {dir}" + (f" in {netns}" if netns else "")
@@ -311,7 +333,9 @@ def immovable_reason(state: HookState, prog: str, link: Optional[str]) -> Option
     return None
 
 
-def _check_new(state: HookState, ds: DirectiveSet, new) -> None:
+def _check_declared(state: HookState, ds: DirectiveSet, new) -> None:
+    """New programs must be attachable: not a link, not a program whose fd
+    the script closed."""
     for p in new:
         decl = next(x for x in ds.programs if x.name == p)
         where = (ds.path, decl.line, decl.column)
@@ -321,19 +345,52 @@ def _check_new(state: HookState, ds: DirectiveSet, new) -> None:
         if prog is not None and not prog.fd_open:
             raise BadInput(f"program {p!r} is loaded in {state.source} but its fd is closed: "
                            f"it cannot be attached", *where)
+
+
+def _check_new(state: HookState, ds: DirectiveSet, new) -> None:
+    _check_declared(state, ds, new)
+    for p in new:
+        decl = next(x for x in ds.programs if x.name == p)
+        where = (ds.path, decl.line, decl.column)
+        prog = state.world.progs.get(p)
         if prog is not None and prog.type != "sched_cls":
             raise BadInput(f"program {p!r} is of type {prog.type}; tcx hooks take sched_cls", *where)
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a plan needs to know about the kind of list it orders: its
+    capacity, which new programs it takes, the constraints the list itself
+    puts on the run order (tracked, so a conflict names them), and how to
+    turn the chosen order into requests (checker.smt.plan_cgroup: cgroups)."""
+    max_entries: int
+    check_new: Callable
+    fixed: Callable            # (state, order) -> [Tracked]
+    requests: Callable         # (state, final, moved, new) -> (steps, revision)
+
+
+def _unit(dialect: str):
+    """The dialect's plan unit (checker.smt.plan_cgroup), None for tcx hooks
+    (this module): taken from the registry, so this module imports none."""
+    d = dialects.get(dialect)
+    return d.unit("plan") if d.plan else None
+
+
+def _target(state: HookState) -> Target:
+    unit = _unit(state.dialect)
+    return unit.TARGET if unit is not None else TCX
+
+
 def synthesize(state: HookState, ds: DirectiveSet, timeout_s: Optional[float] = None) -> Plan:
     budget = Budget(timeout_s)
-    existing = list(state.progs)
+    target = _target(state)
+    existing = list(state.run_order(state.progs))
     new = [p for p in ds.names if p not in existing]
-    _check_new(state, ds, new)
+    target.check_new(state, ds, new)
     base_plan = dict(start_revision=state.revision)
-    if len(existing) + len(new) > MPROG_MAX:
+    if len(existing) + len(new) > target.max_entries:
         return Plan("none", reason=f"{len(existing)} programs on the hook and {len(new)} new ones: "
-                                   f"a hook holds at most {MPROG_MAX}", **base_plan)
+                                   f"a hook holds at most {target.max_entries}", **base_plan)
     progs = existing + new
     order = Order(progs)
     stay = {p: z3.Bool(stay_name(p)) for p in existing}
@@ -341,7 +398,7 @@ def synthesize(state: HookState, ds: DirectiveSet, timeout_s: Optional[float] = 
     base = order.domain() + kept_order
     wanted = order.directives(ds)
     fixed = [Tracked(r, stay[p]) for p, l in state.slots
-             if (r := immovable_reason(state, p, l)) is not None]
+             if (r := immovable_reason(state, p, l)) is not None] + target.fixed(state, order)
     st, core = tracked_check(budget, base, wanted + fixed)
     if st == "unknown":
         return Plan("unknown", reason=budget.reason(), **base_plan)
@@ -364,8 +421,11 @@ def synthesize(state: HookState, ds: DirectiveSet, timeout_s: Optional[float] = 
     final = least_order(budget, order, constraints + fix, pre)
     if final is None:
         return Plan("unknown", reason=budget.reason(), **base_plan)
-    moved = tuple(p for p in existing if p not in stayers)
-    steps, rev = _requests(state, final, moved, new)
+    moved = tuple(p for p in state.progs if p not in stayers)
+    built = target.requests(state, final, moved, new)
+    if isinstance(built, Plan):
+        return built
+    steps, rev = built
     return Plan("found", final, moved, tuple(new), steps, start_revision=state.revision,
                 final_revision=rev)
 
@@ -460,6 +520,9 @@ def _requests(state: HookState, final, moved, new) -> tuple[tuple[Step, ...], in
     return tuple(out), r
 
 
+TCX = Target(MPROG_MAX, _check_new, lambda state, order: [], _requests)
+
+
 # --------------------------------------------------------------------------
 # Output and verification
 
@@ -472,7 +535,7 @@ def script_text(state: HookState, ds: DirectiveSet, plan: Plan, verdict: str = "
             f"new: {' '.join(plan.new) or 'none'}; {plan.requests} hook requests",
             *(f"#   {line}" for line in (("names on the live hook:",) + state.legend if state.legend else ())),
             *((verdict,) if verdict else ()),
-            "dialect linux"]
+            f"dialect {state.dialect}"]
     body = []
     if state.setup is not None:
         body.append("# -- setup: recreates the start state (not part of the plan) --")
@@ -501,14 +564,14 @@ def verify(state: HookState, ds: DirectiveSet, plan: Plan, backend: str = "model
     final query must show the wanted order and revision, and that order must
     satisfy the wanted directives."""
     if backend == "model":
-        b = Executor()
+        b = Executor(state.dialect)
         if state.setup is None:
             b.world = state.world
         return _replay(b, state, ds, plan)
     if state.setup is None:
         raise BackendUnavailable(f"cannot recreate the start state on the kernel: {state.note}")
-    from ..kernel import KernelBackend
-    with KernelBackend(PLAN_DIALECT) as k:
+    from ..kernel import kernel_backend
+    with kernel_backend(state.dialect) as k:
         with k.session():
             return _replay(k, state, ds, plan)
 
@@ -519,9 +582,9 @@ def _replay(b, state: HookState, ds: DirectiveSet, plan: Plan) -> Verification:
     for part, steps in (("setup", state.setup or ()), ("plan", plan.steps)):
         for r in run_steps(steps, b):
             failures += [f"{part} step {r.index}: {render_step(r.step)}: {f}" for f in r.failures]
-            if part == "plan" and r.step.op == "query":
+            if part == "plan" and r.step.op == "query" and not r.step.query_flags:
                 last = r.outcome.query
-    final = tuple(last.progs) if last is not None else ()
+    final = state.run_order(last.progs) if last is not None else ()
     if last is None:
         failures.append("the plan has no final query")
     elif bad := [d.text for d in ds.directives if not d.holds(final)]:

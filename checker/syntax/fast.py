@@ -11,17 +11,14 @@ import re
 
 from ..model import Expect, Raw
 from ..flags import canonical
-from .lexicon import (FLAG_RE, INT_RE, NAME_RE, RESULT_RE, build_step, code_is_plain,
-                      entries_fields, parse_int)
+from .lexicon import (FLAG_RE, INT_RE, MODE_WORDS, NAME_RE, NETKIT_MODES, RESULT_RE, build_step, code_is_plain,
+                      entries_fields, is_attach_point, parse_int, target_key)
 
 _TOKEN = re.compile(r"=>|[\[\]@=|{}]|[^\s\[\]@=|{}]+")
 # Words that start an option (a NAME equal to one of these is the keyword).
 _OPTION_WORDS = {"before", "after", "first", "last", "replace", "rev", "flags", "relative",
                  "expected_revision", "id", "link", "=>"}
 _PINS = {"first": "FIRST", "last": "LAST"}
-# The attach points of every dialect (grammar/mprog.lark: ATTACH_POINT); the
-# validator checks that a file's dialect has the one named.
-ATTACH_POINTS = frozenset(("ingress", "egress"))
 
 
 class Reject(Exception):
@@ -48,10 +45,14 @@ def _int(tok: str) -> int:
     return parse_int(tok)
 
 
-def _hook(t: list, i: int):
-    if i + 1 >= len(t) or t[i + 1] not in ATTACH_POINTS:
+def _hook(t: list, i: int, kw: dict) -> None:
+    """Target and attach point at t[i], t[i+1] (the attach points of every
+    dialect; the validator checks that the file's dialect has the one named)."""
+    if i + 1 >= len(t) or not is_attach_point(t[i + 1]):
         raise Reject
-    return _name(t[i]), t[i + 1]
+    point = t[i + 1]
+    kw[target_key(point)] = _name(t[i])
+    kw["dir"] = point
 
 
 def _options(t: list, i: int, end: int, allowed: str):
@@ -80,6 +81,12 @@ def _options(t: list, i: int, end: int, allowed: str):
         if allowed == "attach" and w in _PINS:
             flags.append(_PINS[w])
             i += 1
+            continue
+        if allowed == "query" and w == "effective":
+            fields["query_flags"] = 1; i += 1
+            continue
+        if allowed == "query" and w == "prog_attach_flags":
+            fields["prog_attach_flags"] = True; i += 1
             continue
         if i + 1 >= end:
             raise Reject
@@ -142,6 +149,9 @@ def _expectation(t: list, i: int) -> Expect:
         if w in ("count", "rev") and i + 1 < len(t):
             fields["count" if w == "count" else "revision"] = _int(t[i + 1])
             i += 2
+        elif w == "mode" and i + 1 < len(t) and t[i + 1] in MODE_WORDS:
+            fields["mode"] = t[i + 1]
+            i += 2
         elif w == "[":
             entries = []
             i += 1
@@ -197,37 +207,57 @@ def parse_line_fast(text: str, lineno: int):
         end, expect = len(t), None
     op = t[0]
     if op == "attach":
-        dev, dir = _hook(t, 2)
-        kw = {"op": "attach", "prog": _obj(t[1]), "dev": dev, "dir": dir, "line": lineno}
+        kw = {"op": "attach", "prog": _obj(t[1]), "line": lineno}
+        _hook(t, 2, kw)
         flags, fields = _options(t, 4, end, "attach")
     elif op == "detach":
-        if len(t) > 2 and t[2] in ATTACH_POINTS:
-            dev, dir = _hook(t, 1)
-            kw, k = {"op": "detach", "dev": dev, "dir": dir, "line": lineno}, 3
+        kw = {"op": "detach", "line": lineno}
+        if len(t) > 2 and is_attach_point(t[2]):
+            _hook(t, 1, kw)
+            k = 3
         else:
-            dev, dir = _hook(t, 2)
-            kw, k = {"op": "detach", "prog": _obj(t[1]), "dev": dev, "dir": dir, "line": lineno}, 4
+            kw["prog"] = _obj(t[1])
+            _hook(t, 2, kw)
+            k = 4
         flags, fields = _options(t, k, end, "attach")
     elif op == "query":
-        dev, dir = _hook(t, 1)
-        kw = {"op": "query", "dev": dev, "dir": dir, "line": lineno}
+        kw = {"op": "query", "line": lineno}
+        _hook(t, 1, kw)
         flags, fields = _options(t, 3, end, "query")
     elif op == "link_create":
-        dev, dir = _hook(t, 3)
-        kw = {"op": "link_create", "link": _name(t[1]), "prog": _obj(t[2]), "dev": dev, "dir": dir,
-              "line": lineno}
+        kw = {"op": "link_create", "link": _name(t[1]), "prog": _obj(t[2]), "line": lineno}
+        _hook(t, 3, kw)
         flags, fields = _options(t, 5, end, "attach")
     elif op == "link_update" and end >= 3:
         kw = {"op": "link_update", "link": _obj(t[1]), "prog": _obj(t[2]), "line": lineno}
         flags, fields = _options(t, 3, end, "update")
-    elif op == "load" and end in (2, 4):
-        if end == 4 and t[2] != "type":
+    elif op == "load" and end in (2, 4, 6):
+        kw = {"op": "load", "prog": _name(t[1]), "type": None, "line": lineno}
+        k = 2
+        if k < end and t[k] == "type":
+            kw["type"] = _name(t[k + 1]); k += 2
+        if k < end and t[k] == "expected":
+            if not is_attach_point(t[k + 1]):
+                raise Reject
+            kw["expected_attach_type"] = t[k + 1]; k += 2
+        if k != end:
             raise Reject
-        kw = {"op": "load", "prog": _name(t[1]), "type": _name(t[3]) if end == 4 else None,
-              "line": lineno}
         flags, fields = (), {}
     elif op in ("dev_add", "dev_del", "clsact_add", "clsact_del") and end == 2:
         kw, flags, fields = {"op": op, "dev": _name(t[1]), "line": lineno}, (), {}
+    elif op == "cgroup_add" and end in (2, 4) and (end == 2 or t[2] == "parent"):
+        kw, flags, fields = {"op": op, "cgroup": _name(t[1]), "line": lineno}, (), {}
+        if end == 4:
+            kw["parent"] = _name(t[3])
+    elif op == "cgroup_del" and end == 2:
+        kw, flags, fields = {"op": op, "cgroup": _name(t[1]), "line": lineno}, (), {}
+    elif op == "netkit_add" and end in (3, 5):
+        kw = {"op": op, "dev": _name(t[1]), "peer": _name(t[2]), "line": lineno}
+        if end == 5:
+            if t[3] != "mode" or t[4] not in NETKIT_MODES:
+                raise Reject
+            kw["mode"] = t[4]
+        flags, fields = (), {}
     elif op in ("link_detach", "close") and end == 2:
         key = "link" if op == "link_detach" else "prog"
         kw, flags, fields = {"op": op, key: _obj(t[1]), "line": lineno}, (), {}

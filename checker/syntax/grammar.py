@@ -18,7 +18,7 @@ from .. import dialects
 from ..errors import BadInput
 from ..model import Expect, Raw, Step
 from ..flags import canonical
-from .lexicon import NumberError, entries_fields, merge_options, parse_int
+from .lexicon import NumberError, entries_fields, merge_options, parse_int, target_key
 from .validate import did_you_mean
 
 # Friendly names for terminals in "expected ..." messages.
@@ -28,7 +28,9 @@ _TERMINAL_NAMES = {
     "INGRESS": "'ingress'", "EGRESS": "'egress'", "BEFORE": "'before'", "AFTER": "'after'",
     "ID_KW": "'id'", "LINK_KW": "'link'", "DEV_ADD": "'dev_add'", "DEV_DEL": "'dev_del'",
     "CLSACT_ADD": "'clsact_add'", "CLSACT_DEL": "'clsact_del'",
-    "FIRST_KW": "'first'", "LAST_KW": "'last'",
+    "CGROUP_POINT": "a cgroup attach point", "MODE": "'none', 'override' or 'multi'",
+    "FIRST_KW": "'first'", "LAST_KW": "'last'", "PRIMARY": "'primary'", "PEER": "'peer'",
+    "NETKIT_MODE": "'l2' or 'l3'",
 }
 
 
@@ -146,25 +148,37 @@ class _ToStep(lark.Transformer):
 
     # requests -------------------------------------------------------------
     def load(self, c):
-        return Step("load", prog=str(c[0]), type=str(c[1]) if len(c) > 1 else None, line=self.lineno)
+        return Step("load", prog=str(c[0]), type=str(c[1]) if len(c) > 1 and c[1].type == "NAME" else None,
+                    expected_attach_type=str(c[-1]) if len(c) > 1 and c[-1].type != "NAME" else None,
+                    line=self.lineno)
 
     def dev_op(self, c):
         return Step(str(c[0]), dev=str(c[1]), line=self.lineno)
 
+    def cgroup_add(self, c):
+        return Step("cgroup_add", cgroup=str(c[0]), parent=str(c[1]) if len(c) > 1 else None,
+                    line=self.lineno)
+
+    def cgroup_del(self, c):
+        return Step("cgroup_del", cgroup=str(c[0]), line=self.lineno)
+    def netkit_add(self, c):
+        return Step("netkit_add", dev=str(c[0]), peer=str(c[1]),
+                    mode=str(c[2]) if len(c) > 2 else None, line=self.lineno)
+
     def attach(self, c):
-        return _with_options(Step("attach", prog=_obj(c[0]), dev=c[1][0], dir=c[1][1], line=self.lineno), c[2:])
+        return _with_options(Step("attach", prog=_obj(c[0]), **c[1], line=self.lineno), c[2:])
 
     def detach(self, c):
-        if c[0] != "hook" and isinstance(c[0], lark.Tree):
-            return _with_options(Step("detach", prog=_obj(c[0]), dev=c[1][0], dir=c[1][1], line=self.lineno), c[2:])
-        return _with_options(Step("detach", dev=c[0][0], dir=c[0][1], line=self.lineno), c[1:])
+        if isinstance(c[0], lark.Tree):
+            return _with_options(Step("detach", prog=_obj(c[0]), **c[1], line=self.lineno), c[2:])
+        return _with_options(Step("detach", **c[0], line=self.lineno), c[1:])
 
     def query(self, c):
-        return _with_options(Step("query", dev=c[0][0], dir=c[0][1], line=self.lineno), c[1:])
+        return _with_options(Step("query", **c[0], line=self.lineno), c[1:])
 
     def link_create(self, c):
-        return _with_options(Step("link_create", link=str(c[0]), prog=_obj(c[1]), dev=c[2][0],
-                                  dir=c[2][1], line=self.lineno), c[3:])
+        return _with_options(Step("link_create", link=str(c[0]), prog=_obj(c[1]), **c[2],
+                                  line=self.lineno), c[3:])
 
     def link_update(self, c):
         return _with_options(Step("link_update", link=_obj(c[0]), prog=_obj(c[1]), line=self.lineno), c[2:])
@@ -176,7 +190,8 @@ class _ToStep(lark.Transformer):
         return Step("close", prog=_obj(c[0]), line=self.lineno)
 
     def hook(self, c):
-        return (str(c[0]), str(c[1]))
+        """The target (in the Step field its attach point implies) and the point."""
+        return {target_key(str(c[1])): str(c[0]), "dir": str(c[1])}
 
     # options: (flags to add, {field: value}) --------------------------------
     def position(self, c):
@@ -226,6 +241,12 @@ class _ToStep(lark.Transformer):
     def set_attach_flags(self, c):
         return ("opt", [], {"attach_flags": _int(c[0])})
 
+    def effective(self, c):
+        return ("opt", [], {"query_flags": 1})
+
+    def with_flags_array(self, c):
+        return ("opt", [], {"prog_attach_flags": True})
+
     def old(self, c):
         return ("opt", ["REPLACE"], {"old_prog": _obj(c[0])})
 
@@ -244,6 +265,9 @@ class _ToStep(lark.Transformer):
 
     def erev(self, c):
         return {"revision": _int(c[0])}
+
+    def emode(self, c):
+        return {"mode": str(c[0])}
 
     def entries(self, c):
         return entries_fields(c)

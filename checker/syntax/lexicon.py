@@ -47,6 +47,25 @@ INT_RE = re.compile(r"(?:0[xX][0-9a-fA-F]+|0|[1-9][0-9]*)\Z")
 NUMBER_TOKEN_RE = re.compile(r"(?<![\w.\-])(?:0[xX][0-9a-fA-F]+|[0-9]+)(?![\w.\-])")
 FLAG_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 RESULT_RE = re.compile(r"(?:ok|UNDEFINED|E[A-Z0-9]+)\Z")
+# Attach points: a device's are keywords (tcx: ingress, egress; netkit also
+# primary, peer); the cgroup attach types share one token shape
+# (grammar/mprog.lark: CGROUP_POINT).  Which ones a file may use is its
+# dialect's, checked by the validator.  The shape decides which Step field
+# holds the attach target: a cgroup (``cgroup``) or a device (``dev``).
+DEVICE_POINTS = frozenset(("ingress", "egress", "primary", "peer"))
+CGROUP_POINT_RE = re.compile(r"cgroup_[a-z0-9_]+\Z")
+MODE_WORDS = ("none", "override", "multi")           # a cgroup list's attach mode
+NETKIT_MODES = frozenset(("l2", "l3"))               # grammar/mprog.lark: NETKIT_MODE
+
+
+def is_attach_point(tok: str) -> bool:
+    return tok in DEVICE_POINTS or CGROUP_POINT_RE.match(tok) is not None
+
+
+def target_key(point: str) -> str:
+    """The Step field naming the target of a request at ``point``."""
+    return "cgroup" if CGROUP_POINT_RE.match(point) else "dev"
+
 
 MAX_LINE = 16384          # characters per line (63 entries of 100-character names fit)
 MAX_INT = (1 << 64) - 1

@@ -8,6 +8,10 @@ def _r(obj) -> str:
     return str(obj.value) if isinstance(obj, Raw) else obj
 
 
+def _target(s: Step) -> str:
+    return s.cgroup if s.cgroup is not None else s.dev
+
+
 def _flags_text(flags) -> str:
     return "|".join(f if isinstance(f, str) else hex(f) for f in flags)
 
@@ -31,18 +35,32 @@ def render_step(s: Step) -> str:
         out.append(s.prog)
         if s.type is not None:
             out += ["type", s.type]
+        if s.expected_attach_type is not None:
+            out += ["expected", s.expected_attach_type]
     elif s.op in ("dev_add", "dev_del", "clsact_add", "clsact_del"):
         out.append(s.dev)
+    elif s.op in ("cgroup_add", "cgroup_del"):
+        out.append(s.cgroup)
+        if s.parent is not None:
+            out += ["parent", s.parent]
+    elif s.op == "netkit_add":
+        out += [s.dev, s.peer]
+        if s.mode is not None:
+            out += ["mode", s.mode]
     elif s.op in ("link_detach",):
         out.append(_r(s.link))
     elif s.op == "close":
         out.append(_r(s.link if s.link is not None else s.prog))
     elif s.op == "query":
-        out += [s.dev, s.dir]
+        out += [_target(s), s.dir]
         if s.count is not None:
             out += ["count", str(s.count)]
-        if s.query_flags:
+        if s.query_flags == 1 and s.cgroup is not None:
+            out.append("effective")
+        elif s.query_flags:
             out.append(f"query_flags={s.query_flags}")
+        if s.prog_attach_flags:
+            out.append("prog_attach_flags")
         if s.attach_flags:
             out.append(f"attach_flags={s.attach_flags}")
     elif s.op == "link_update":
@@ -55,7 +73,7 @@ def render_step(s: Step) -> str:
             out += [s.link, _r(s.prog)]
         elif s.prog is not None:
             out.append(_r(s.prog))
-        out += [s.dev, s.dir]
+        out += [_target(s), s.dir]
         for f in ("FIRST", "LAST"):
             if f in flags:
                 flags.remove(f)
@@ -90,6 +108,8 @@ def render_expect(e: Expect) -> str:
         out += ["rev", str(e.revision)]
     if e.progs is not None:
         out.append(entries_text(e.progs, e.links, e.flags))
+    if e.mode is not None:
+        out += ["mode", e.mode]
     return " ".join(out)
 
 

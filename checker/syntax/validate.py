@@ -4,24 +4,31 @@ the same ``file:line:col: message`` for the same mistake.
 
 Names are single-assignment: ``load`` declares a program, ``link_create`` a
 link (even if the kernel then refuses to create it), ``dev_add`` a device
-(which may be added again after ``dev_del``).  Every other use of a name must
-come after its declaration.
+(which may be added again after ``dev_del``), ``netkit_add`` two (either
+may be added again after ``dev_del``), ``cgroup_add`` a cgroup (which may be
+added again after ``cgroup_del``, in the same place of the hierarchy).
+Every other use of a name must come after its declaration.  The
+namespace's loopback ``lo`` is declared from the start (spec/linux/device.md).
 """
 from __future__ import annotations
 
 import difflib
-import errno as _errno
 import re
 from dataclasses import replace
 
 from .. import dialects
-from ..errors import BadInput
+from ..dialects import netkit
+from ..dialects.linux import LOOPBACK
+from ..errors import ERRNO_NAMES, BadInput
 from ..model import OK, UNDEFINED, Raw, Step
-from .lexicon import NUMBER_TOKEN_RE
+from .lexicon import CGROUP_POINT_RE, MODE_WORDS, NUMBER_TOKEN_RE
 
-ANSWERS = frozenset(_errno.errorcode.values()) | {OK, UNDEFINED}   # what an expectation may name
+ANSWERS = ERRNO_NAMES | {OK, UNDEFINED}   # what an expectation may name
 # The requests that carry a flag word (the script grammar's `flags=`).
 FLAG_OPS = frozenset(("attach", "detach", "link_create", "link_update"))
+# The requests that declare a device (netkit_add: two).
+DEVICE_ADDS = ("dev_add", "netkit_add")
+NETKIT_MODES = tuple(netkit.MODES)
 U32 = 1 << 32
 U64 = 1 << 64
 
@@ -59,7 +66,8 @@ class Validator:
         self.path = path
         self.dialect = dialects.get(dialect)
         self.kinds: dict[str, tuple[str, int]] = {}   # name -> (kind, line)
-        self.devs: dict[str, int] = {}
+        self.devs: dict[str, int] = {LOOPBACK: 0}     # name -> line of its first dev_add
+        self.cgroups: dict[str, tuple] = {}             # name -> (parent, line)
 
     def _fail(self, msg: str, step_or_line, text, word=None, col=None) -> BadInput:
         line = step_or_line.line if isinstance(step_or_line, Step) else step_or_line
@@ -96,9 +104,55 @@ class Validator:
     def _dev(self, s: Step, text) -> None:
         if s.dev is None:
             raise self._fail(f"'{s.op}' needs a device", s, text)
-        if s.op != "dev_add" and s.dev not in self.devs:
+        if s.op not in DEVICE_ADDS and s.dev not in self.devs:
+            adds = " or ".join(op for op in DEVICE_ADDS if op in self.dialect.ops)
             raise self._fail(f"unknown device {s.dev!r}" + did_you_mean(s.dev, self.devs)
-                             + "; declare it with dev_add first", s, text, s.dev)
+                             + f"; declare it with {adds} first", s, text, s.dev)
+
+    def _netkit_add(self, s: Step, text) -> None:
+        if not isinstance(s.peer, str):
+            raise self._fail("'netkit_add' needs a peer device name", s, text)
+        if s.mode is not None and s.mode not in NETKIT_MODES:
+            raise self._fail(f"unknown netkit mode {s.mode!r}" + did_you_mean(str(s.mode), NETKIT_MODES)
+                             + f" (known: {', '.join(NETKIT_MODES)})", s, text, s.mode)
+        for name in (s.dev, s.peer):
+            self.devs.setdefault(name, s.line)
+
+    def _target(self, s: Step, text) -> None:
+        """The attach target of a request, as the dialect names it."""
+        if self.dialect.target != "cgroup":
+            self._dev(s, text)
+            return
+        if s.cgroup is None:
+            raise self._fail(f"'{s.op}' needs a cgroup", s, text)
+        self._cgroup(s, s.cgroup, text)
+
+    def _cgroup(self, s: Step, name: str, text) -> None:
+        if name not in self.cgroups:
+            raise self._fail(f"unknown cgroup {name!r}" + did_you_mean(name, self.cgroups)
+                             + "; declare it with cgroup_add first", s, text, name)
+
+    def _cgroup_add(self, s: Step, text) -> None:
+        name, parent = s.cgroup, s.parent
+        if name is None:
+            raise self._fail("'cgroup_add' needs a cgroup name", s, text)
+        if CGROUP_POINT_RE.match(name):
+            raise self._fail(f"cgroup name {name!r} reads as an attach point; names starting "
+                             "with 'cgroup_' are reserved for attach points", s, text, name)
+        if parent is not None:
+            m = re.search(r"\bparent\s+(\S+)", text or "")
+            col = m.start(1) + 1 if m else None
+            if parent == name:
+                raise self._fail(f"cgroup {name!r} cannot be its own parent", s, text, parent, col)
+            if parent not in self.cgroups:
+                raise self._fail(f"unknown cgroup {parent!r}" + did_you_mean(parent, self.cgroups)
+                                 + "; declare it with cgroup_add first", s, text, parent, col)
+        first = self.cgroups.get(name)
+        if first is not None and first[0] != parent:
+            where = f"parent {first[0]!r}" if first[0] else "no parent"
+            raise self._fail(f"cgroup {name!r} was added with {where} on line {first[1]}; a name "
+                             "keeps its place in the hierarchy", s, text, name)
+        self.cgroups.setdefault(name, (parent, s.line))
 
     def _int(self, s: Step, value, limit: int, what: str, text) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < limit:
@@ -119,9 +173,12 @@ class Validator:
                 raise self._fail(f"unknown attach point {s.dir!r} in dialect {d.name!r}; expected "
                                  + ", ".join(repr(p) for p in sorted(points))
                                  + did_you_mean(str(s.dir), points), s, text, s.dir)
-        if op in ("attach", "detach", "query", "link_create", "dev_add", "dev_del",
-                  "clsact_add", "clsact_del"):
+        if op in ("attach", "detach", "query", "link_create"):
+            self._target(s, text)
+        elif op in ("dev_add", "dev_del", "clsact_add", "clsact_del", "netkit_add"):
             self._dev(s, text)
+        if op != "netkit_add" and (s.peer is not None or s.mode is not None):
+            raise self._fail(f"'{op}' takes no {'peer' if s.peer is not None else 'mode'}", s, text)
         if s.flags and op not in FLAG_OPS:
             raise self._fail(f"'{op}' takes no flags", s, text, "flags")
         for f in s.flags:
@@ -150,6 +207,11 @@ class Validator:
             if s.type is not None and s.type not in types:
                 raise self._fail(f"unknown program type {s.type!r}" + did_you_mean(s.type, types)
                                  + f" (known: {', '.join(types)})", s, text, s.type)
+            points = tuple(d.attach_points)
+            e = s.expected_attach_type
+            if e is not None and e not in points:
+                raise self._fail(f"unknown expected attach type {e!r} in dialect {d.name!r}"
+                                 + did_you_mean(e, points), s, text, e)
             self._declare(s, s.prog, "program", text)
         elif op == "link_create":
             if s.prog is None:
@@ -162,6 +224,14 @@ class Validator:
             self._declare(s, s.link, "link", text)
         elif op == "dev_add":
             self.devs.setdefault(s.dev, s.line)
+        elif op == "cgroup_add":
+            self._cgroup_add(s, text)
+        elif op == "cgroup_del":
+            if s.cgroup is None:
+                raise self._fail("'cgroup_del' needs a cgroup name", s, text)
+            self._cgroup(s, s.cgroup, text)
+        elif op == "netkit_add":
+            self._netkit_add(s, text)
         elif op == "close":
             ref = s.link if s.link is not None else s.prog
             if ref is None:
@@ -192,6 +262,9 @@ class Validator:
             self._int(s, e.count, U32, "expected count", text)
         if e.revision is not None:
             self._int(s, e.revision, U64, "expected revision", text)
+        if e.mode is not None and e.mode not in MODE_WORDS:
+            raise self._fail(f"unknown attach mode {e.mode!r}" + did_you_mean(str(e.mode), MODE_WORDS)
+                             + f" (known: {', '.join(MODE_WORDS)})", s, text, e.mode)
         if e.progs is not None:
             if e.links is None or len(e.links) != len(e.progs):
                 raise self._fail("expected 'links' must have one entry per element of 'progs'", s, text)

@@ -18,11 +18,27 @@ from ..model import Expect, Raw, Script, Step
 from .lexicon import MAX_INT, MAX_LINE, NAME_RE, read_text, split_lines
 from .validate import Validator, did_you_mean
 
+def schema_text() -> str:
+    """spec/vector.schema.json: shipped inside the wheel (checker/spec/), or
+    the repository's spec/ when running from a source checkout."""
+    from importlib import resources
+    from pathlib import Path
+    try:
+        res = resources.files("checker") / "spec" / "vector.schema.json"
+        if res.is_file():
+            return res.read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        pass
+    return (Path(__file__).resolve().parents[2] / "spec" / "vector.schema.json").read_text(encoding="utf-8")
+
+
 FORMAT = "mprog-vector"
 VERSION = 1
-_STEP_KEYS = ("op", "dev", "dir", "prog", "link", "type", "flags", "relative", "replace",
-              "expected_revision", "old_prog", "count", "query_flags", "attach_flags", "expect")
-_EXPECT_KEYS = ("errno", "count", "revision", "progs", "links", "flags")
+_STEP_KEYS = ("op", "dev", "cgroup", "parent", "dir", "prog", "link", "type",
+              "expected_attach_type", "flags", "relative", "replace", "expected_revision",
+              "old_prog", "count", "query_flags", "attach_flags", "prog_attach_flags", "peer",
+              "mode", "expect")
+_EXPECT_KEYS = ("errno", "count", "revision", "progs", "links", "flags", "mode")
 _TOP_KEYS = ("format", "version", "dialect", "name", "description", "steps")
 _REF_KEYS = ("prog", "link", "relative", "replace", "old_prog")
 
@@ -216,7 +232,7 @@ def _step_from_json(d, line: int, col: int) -> Step:
     if not isinstance(op, str):
         raise _Bad(f"'op' must be one of {', '.join(dialects.all_ops())}, not {_short_repr(op)}")
     kw = {"op": op, "line": line, "column": col}
-    for k in ("dev", "dir", "type"):
+    for k in ("dev", "cgroup", "parent", "dir", "type", "expected_attach_type", "peer", "mode"):
         if k in d:
             kw[k] = _name(d[k], k)
     for k in _REF_KEYS:
@@ -231,6 +247,10 @@ def _step_from_json(d, line: int, col: int) -> Step:
     for k in ("expected_revision", "query_flags", "attach_flags", "count"):
         if k in d:
             kw[k] = d[k]
+    if "prog_attach_flags" in d:
+        if not isinstance(d["prog_attach_flags"], bool):
+            raise _Bad("'prog_attach_flags' must be true or false")
+        kw["prog_attach_flags"] = d["prog_attach_flags"]
     if "expect" in d:
         kw["expect"] = _expect_from_json(d["expect"])
     return Step(**kw)
@@ -263,9 +283,12 @@ def _expect_from_json(e) -> Expect:
         flags = tuple(canonical(f) for f in flags)
         if not any(flags):
             flags = None       # all zero: the same expectation as no 'flags' key
+    mode = e.get("mode")
+    if mode is not None and not isinstance(mode, str):
+        raise _Bad("'mode' must be a string: none, override or multi")
     return Expect(e["errno"], e.get("count"), e.get("revision"),
                   tuple(progs) if progs is not None else None,
-                  tuple(links) if links is not None else None, flags)
+                  tuple(links) if links is not None else None, flags, mode)
 
 
 # --------------------------------------------------------------------------
@@ -277,7 +300,7 @@ def _ref_json(r):
 
 def step_to_json(s: Step) -> dict:
     d = {"op": s.op}
-    for k in ("dev", "dir"):
+    for k in ("dev", "cgroup", "parent", "dir"):
         if getattr(s, k) is not None:
             d[k] = getattr(s, k)
     for k in ("prog", "link"):
@@ -285,6 +308,8 @@ def step_to_json(s: Step) -> dict:
             d[k] = _ref_json(getattr(s, k))
     if s.type is not None:
         d["type"] = s.type
+    if s.expected_attach_type is not None:
+        d["expected_attach_type"] = s.expected_attach_type
     if s.flags:
         d["flags"] = list(s.flags)
     for k in ("relative", "replace"):
@@ -296,8 +321,11 @@ def step_to_json(s: Step) -> dict:
         d["old_prog"] = _ref_json(s.old_prog)
     if s.count is not None:
         d["count"] = s.count
-    for k in ("query_flags", "attach_flags"):
+    for k in ("query_flags", "attach_flags", "prog_attach_flags"):
         if getattr(s, k):
+            d[k] = getattr(s, k)
+    for k in ("peer", "mode"):
+        if getattr(s, k) is not None:
             d[k] = getattr(s, k)
     if s.expect is not None:
         e = {"errno": s.expect.errno}
@@ -310,6 +338,8 @@ def step_to_json(s: Step) -> dict:
             e["links"] = list(s.expect.links)
         if s.expect.flags is not None:
             e["flags"] = [list(f) for f in s.expect.flags]
+        if s.expect.mode is not None:
+            e["mode"] = s.expect.mode
         d["expect"] = e
     return d
 
@@ -342,6 +372,6 @@ def with_expectations(script: Script, outcomes) -> Script:
             stored = None
             if d.query_flags and any(q.flags):
                 stored = tuple(d.flags.decode(f) for f in q.flags)
-            e = Expect(o.errno, q.count, q.revision, q.progs, q.links, stored)
+            e = Expect(o.errno, q.count, q.revision, q.progs, q.links, stored, q.mode)
         steps.append(replace(s, expect=e))
     return replace(script, steps=tuple(steps))

@@ -16,3 +16,11 @@ def expedited_rcu_session():
 @pytest.fixture
 def expedited_rcu(expedited_rcu_session):
     return expedited_rcu_session
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_what_the_run_creates():
+    """test_zz_nothing_left.py checks that nothing the run creates is left."""
+    from created import record
+    with record() as created:
+        yield created

@@ -48,7 +48,7 @@ def test_kernel_backend_refuses_a_dialect_the_kernel_does_not_implement(tmp_path
     for cmd in (("run", "--backend", "kernel"), ("diff",)):
         r = mprog(*cmd, script, cwd=tmp_path)
         assert r.returncode == 2, (cmd, r.stdout, r.stderr)
-        assert "implements the linux dialect, not 'rfc'" in r.stderr, r.stderr
+        assert "implement the linux, netkit and cgroup dialects, not 'rfc'" in r.stderr, r.stderr
         assert "run 'rfc' on the model backend" in r.stderr
         assert "Traceback" not in r.stderr and r.stdout == ""
     assert mprog("run", script, cwd=tmp_path).returncode == 0
