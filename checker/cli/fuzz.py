@@ -58,7 +58,9 @@ def cmd_fuzz(args) -> int:
         t.add_row("(rule, errno, boundary) cells", str(len(summary.cells)))
     if summary.setup_requests or summary.restore_requests:
         t.add_row("set-up / restore requests", f"{summary.setup_requests} / {summary.restore_requests}")
-    t.add_row("namespaces", str(summary.namespaces))
+    from .. import dialects
+    place = "cgroup subtrees" if dialects.get(args.dialect).kernel == "cgroup" else "network namespaces"
+    t.add_row(place, str(summary.namespaces))
     t.add_row("kernel requests/s", f"{summary.kernel_rps:.0f}")
     t.add_row("requests/s end to end", f"{summary.rps:.0f}")
     t.add_row("elapsed s", f"{summary.elapsed:.1f}")
