@@ -15,25 +15,16 @@ from checker.fuzz.generate import BASE_WEIGHTS, COST, OPS, Bias, Coverage, Rando
 
 
 def _generated(seed: int, bias: Bias = Bias()):
-    """One sequence as the campaign makes it: RandomDraw, interleaved with
-    the executor."""
+    """One sequence as the campaign makes it (RandomDraw) and its integers."""
     draw = RandomDraw(seed)
-    ex = Executor("linux")
-    _, steps, g = generate.start(draw, bias)
-    for s in steps:
-        ex.apply(s)
-    out = list(steps)
-    for s in g.steps(lambda: ex.world):
-        ex.apply(s)
-        out.append(s)
-    return out, draw.choices, g
+    return generate.sequence(draw, bias), draw.choices
 
 
 @pytest.mark.filterwarnings("ignore:Generating overly large repr")   # (a full-hook sequence)
 @pytest.mark.parametrize("seed", [0, 1, 2, 5, 11])
 def test_hypothesis_replays_the_recorded_integers(seed):
     from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
-    steps, choices, _ = _generated(seed)
+    steps, choices = _generated(seed)
     db = InMemoryExampleDatabase()
     db.save(b"k.secondary", choices_to_bytes(choices))
     got = find(generate.replay(Bias()), lambda s: s == steps, database_key=b"k",

@@ -376,25 +376,30 @@ def start(d: Draw, bias: Bias, dialect: str = "linux") -> tuple[bool, list[Step]
     return full, prelude(full), Generator(d, bias, full, dialect)
 
 
+def sequence(d: Draw, bias: Bias, dialect: str = "linux", unit=None) -> list[Step]:
+    """One whole sequence drawn from ``d``, interleaved with a fresh
+    executor of ``dialect`` (or of ``unit``) as the campaign's is."""
+    from ..exec import Executor
+    ex = Executor(dialect, unit)
+    _, steps, g = start(d, bias, dialect)
+    for s in steps:
+        ex.apply(s)
+    out = list(steps)
+    for s in g.steps(lambda: ex.world):
+        ex.apply(s)
+        out.append(s)
+    return out
+
+
 def replay(bias: Bias, dialect: str = "linux", unit=None):
     """The hypothesis strategy of sequences made with ``bias``: lists of
     Steps drawn through HypothesisDraw by the campaign's own generator
     (against the executor of ``dialect``, or of ``unit``, as the campaign's)."""
     from hypothesis import strategies as st
 
-    from ..exec import Executor
-
     @st.composite
     def sequences(draw):
-        ex = Executor(dialect, unit)
-        _, steps, g = start(HypothesisDraw(draw), bias, dialect)
-        for s in steps:
-            ex.apply(s)
-        out = list(steps)
-        for s in g.steps(lambda: ex.world):
-            ex.apply(s)
-            out.append(s)
-        return out
+        return sequence(HypothesisDraw(draw), bias, dialect, unit)
     return sequences()
 
 

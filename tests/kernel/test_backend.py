@@ -341,19 +341,32 @@ def test_close_is_idempotent_and_final():
         b.apply(Step("query", **IN))
 
 
-def _visible_netns() -> set[int]:
+def _netns_of(pid: str) -> set[int]:
+    """The network namespaces the threads of ``pid`` are in."""
     seen = set()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                with contextlib.suppress(OSError):
-                    seen.add(os.stat(f"/proc/{pid}/task/{tid}/ns/net").st_ino)
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError):
+                seen.add(os.stat(f"/proc/{pid}/task/{tid}/ns/net").st_ino)
+    return seen
+
+
+def _netns_fds() -> set[int]:
+    """The network namespaces this process holds an fd of."""
+    seen = set()
     for fd in os.listdir("/proc/self/fd"):
         with contextlib.suppress(OSError):
             if os.readlink(f"/proc/self/fd/{fd}").startswith("net:["):
                 seen.add(os.stat(f"/proc/self/fd/{fd}").st_ino)
+    return seen
+
+
+def _visible_netns() -> set[int]:
+    """Every process's namespaces (machine-wide) and the ones we hold."""
+    seen = _netns_fds()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            seen |= _netns_of(pid)
     return seen
 
 
@@ -379,16 +392,7 @@ def _own_netns() -> set[int]:
     machine-wide view it does not see the namespaces other processes (other
     test runs on the machine) create meanwhile, nor one that reuses a freed
     namespace's inode number."""
-    seen = set()
-    with contextlib.suppress(OSError):
-        for tid in os.listdir("/proc/self/task"):
-            with contextlib.suppress(OSError):
-                seen.add(os.stat(f"/proc/self/task/{tid}/ns/net").st_ino)
-    for fd in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(OSError):
-            if os.readlink(f"/proc/self/fd/{fd}").startswith("net:["):
-                seen.add(os.stat(f"/proc/self/fd/{fd}").st_ino)
-    return seen
+    return _netns_of("self") | _netns_fds()
 
 
 @contextlib.contextmanager
