@@ -165,3 +165,13 @@ def test_short_sequences_leave_nothing(expedited_rcu):
 
     objects, made = _leaves_nothing(run)
     assert n[0] == 1000 and len(made) >= 1000
+
+
+def test_parallel_campaigns_add_up(expedited_rcu):
+    from checker.fuzz.parallel import SEED_STRIDE, run_parallel
+    total, parts = run_parallel(seed=2, max_requests=1001, time_limit_s=120, jobs=2)
+    assert [p.seed for p in parts] == [2 * SEED_STRIDE, 2 * SEED_STRIDE + 1]
+    assert [p.max_requests for p in parts] == [501, 500]
+    assert total.requests == sum(p.requests for p in parts) >= 1001
+    assert total.divergences == 0 and total.namespaces == 2
+    assert total.rules_covered == parts[0].rules_covered | parts[1].rules_covered
