@@ -503,12 +503,13 @@ class KernelBackend:
                     bpf.close_fd(self.progs[name].fd)
                 del self.progs[name]
             # Only the marked programs stay alive: the names of ids and the
-            # fd numbers of the finished sequence can go (the floor only has
-            # to stay above the fds still open, so it does not creep up over
-            # a long campaign).
+            # fd numbers of the finished sequence can go.  A program loaded
+            # again takes the lowest free number from FD_FLOOR up (a hole
+            # the finished sequence left), and the floor then sits just
+            # above the open fds: the numbers stay bounded over a campaign
+            # of any length (RLIMIT_NOFILE).
             self._names = {("prog", o.id): name for name, o in self.progs.items() if o.fd is not None}
-            floor = max([FD_FLOOR] + [o.fd + 1 for o in self.progs.values() if o.fd is not None])
-            self._floor, self._dead = floor, None
+            self._floor, self._dead = FD_FLOOR, None
             for name in progs:
                 o = self.progs[name]
                 if o.fd is None:
@@ -517,6 +518,7 @@ class KernelBackend:
                     if not out.ok:
                         raise SpecCrash(f"restore: loading {name!r} again failed: {out.errno}")
                     n += 1
+            self._floor = max([FD_FLOOR] + [o.fd + 1 for o in self.progs.values() if o.fd is not None])
             n += self._verify_empty(devs)
         return n
 

@@ -175,3 +175,22 @@ def test_parallel_campaigns_add_up(expedited_rcu):
     assert total.requests == sum(p.requests for p in parts) >= 1001
     assert total.divergences == 0 and total.namespaces == 2
     assert total.rules_covered == parts[0].rules_covered | parts[1].rules_covered
+
+
+def test_restore_keeps_fd_numbers_bounded(expedited_rcu):
+    """A marked program closed and loaded again by every restore, and a
+    link made in every sequence: the fd numbers do not creep up (a campaign
+    of a million requests would otherwise run into RLIMIT_NOFILE)."""
+    from checker.kernel.backend import FD_FLOOR
+    with KernelBackend() as kb:
+        kb.apply(Step("dev_add", dev="d0"))
+        for p in ("a", "b"):
+            kb.apply(Step("load", prog=p))
+        kb.mark()
+        with kb.session():
+            for _ in range(300):
+                assert kb.apply(Step("link_create", link="l", prog="b", dev="d0", dir="ingress")).ok
+                assert kb.apply(Step("close", prog="a")).ok
+                kb.restore()
+        assert max(o.fd for o in kb.progs.values()) < FD_FLOOR + 8
+        assert kb._floor < FD_FLOOR + 8
