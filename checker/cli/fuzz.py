@@ -133,7 +133,8 @@ def write_divergence(summary, out_dir: str) -> list[str]:
 def register(sub) -> None:
     f = sub.add_parser("fuzz", help="differential fuzzing: generated request sequences on the "
                                     "model and the live kernel")
-    f.add_argument("--seed", type=count, default=0, help="hypothesis seed (default 0)")
+    f.add_argument("--seed", type=count, default=0, help="campaign seed (default 0): seeds the generator (linux) or hypothesis "
+                        "(netkit, cgroup); a campaign is deterministic for it")
     f.add_argument("--dialect", default="linux", metavar="D",
                    help="the model's dialect (default linux); the running kernel must implement it: "
                         "linux (and its deltas) on tcx hooks of veth devices in a private netns, "
