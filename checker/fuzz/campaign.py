@@ -231,7 +231,7 @@ def _generated(summary: Summary, on_progress, unit=None) -> None:
                             ko[i] = b = kb.apply(s)
                             summary.setup_requests += 1
                             if observable(b) != observable(mo[i]):
-                                found = (steps[:i + 1], i, mo[:i + 1], ko[:i + 1], draw, bias)
+                                found = (steps[:i + 1], i, mo[:i + 1], ko[:i + 1], draw.choices, bias)
                                 break
                 body = g.steps(lambda: model.world)
                 for s in (() if found else body):
@@ -252,15 +252,22 @@ def _generated(summary: Summary, on_progress, unit=None) -> None:
                             a.effects and not reached.issuperset(a.effects)):
                         cov.record(s, rule, a.effects, a.errno, cell[2], summary.requests)
                     if observable(a) != observable(b):
-                        found = (steps, len(steps) - 1, mo, ko, draw, bias)
+                        # The integers up to the diverging request, then a
+                        # "no more requests" (unless the body is at its
+                        # limit): the sequence hypothesis replays ends here,
+                        # and it shrinks far fewer integers.
+                        more = [0] if len(steps) - len(pre) < g.limit else []
+                        found = (steps, len(steps) - 1, mo, ko, draw.choices + more, bias)
                         break
                 summary.sequences += 1
                 cov.tried(g.drawn)
                 if found:
-                    # The rest of the body, on the model only: the integers
-                    # of the whole sequence are what hypothesis replays.
-                    for s in body:
-                        model.apply(s)
+                    if len(steps) <= len(pre):
+                        # (A prelude attach diverged.)  The whole body, on
+                        # the model only: hypothesis replays every integer.
+                        for s in body:
+                            model.apply(s)
+                        found = found[:4] + (draw.choices, bias)
                     break
                 try:
                     summary.restore_requests += kb.restore()
@@ -285,7 +292,9 @@ def _generated(summary: Summary, on_progress, unit=None) -> None:
         if on_progress is not None:
             on_progress(summary)
         from . import shrink
-        summary.minimal = shrink.minimal(found, dialect, gen, summary, unit)
+        replayer = shrink.Replayer(gen, dialect, unit, bases,
+                                   lambda: _fresh_backend(gen, dialect, summary))
+        summary.minimal = shrink.minimal(found, dialect, gen, summary, unit, replayer)
     summary.elapsed = time.monotonic() - start
 
 
