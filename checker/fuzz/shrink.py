@@ -39,15 +39,16 @@ class Divergent:
 
 
 def run_fresh(steps, dialect: str, on_step: Optional[Callable] = None,
-              unit=None) -> Optional[Divergent]:
-    """Run ``steps`` on a fresh Executor and a fresh kernel backend; the
-    first divergence, or None.  ``on_step(step, model outcome, kernel
-    outcome, kernel seconds)`` after every step."""
+              unit=None, model=None) -> Optional[Divergent]:
+    """Run ``steps`` on a fresh Executor (``model``, if given) and a fresh
+    kernel backend; the first divergence, or None.  ``on_step(step, model
+    outcome, kernel outcome, kernel seconds)`` after every step."""
     import time
 
     from .. import signals
     from ..kernel import kernel_backend
-    model = Executor(dialect, unit)
+    if model is None:
+        model = Executor(dialect, unit)
     mo, ko = [], []
     clock = time.perf_counter
     with kernel_backend(dialect) as kb, kb.session():
