@@ -53,9 +53,20 @@ def cmd_fuzz(args) -> int:
     t.add_row("successful mutations", str(summary.mutations))
     t.add_row("divergences", str(summary.divergences))
     t.add_row("rules covered", f"{len(summary.rules_covered)}/{summary.rules_total}")
+    if summary.timeline:
+        t.add_row("all covered rules by request", f"{summary.all_rules_at}")
+        t.add_row("(rule, errno, boundary) cells", str(len(summary.cells)))
+    if summary.setup_requests or summary.restore_requests:
+        t.add_row("set-up / restore requests", f"{summary.setup_requests} / {summary.restore_requests}")
+    from .. import dialects
+    place = "cgroup subtrees" if dialects.get(args.dialect).kernel == "cgroup" else "network namespaces"
+    t.add_row(place, str(summary.namespaces))
     t.add_row("kernel requests/s", f"{summary.kernel_rps:.0f}")
+    t.add_row("requests/s end to end", f"{summary.rps:.0f}")
     t.add_row("elapsed s", f"{summary.elapsed:.1f}")
     out.print(t)
+    if summary.timeline:
+        out.print(coverage_table(summary))
     if summary.rules_missing:
         out.print(f"rules not reached: {', '.join(summary.rules_missing)}")
     if summary.divergences == 0:
@@ -64,6 +75,29 @@ def cmd_fuzz(args) -> int:
     for p in paths:
         out.print(f"divergence written to {p}")
     return 1
+
+
+def coverage_table(summary):
+    """Coverage over time: rules and cells reached by 1, 2, 5 x 10^k requests."""
+    from rich.table import Table
+    t = Table(title="coverage over time")
+    t.add_column("requests", justify="right")
+    t.add_column("rules", justify="right")
+    t.add_column("cells", justify="right")
+    marks, m = [], 100
+    while m <= summary.requests:
+        marks += [x for x in (m, 2 * m, 5 * m) if x <= summary.requests]
+        m *= 10
+    if not marks or marks[-1] != summary.requests:
+        marks.append(summary.requests)
+    for mark in marks:
+        rules = cells = 0
+        for r, n, c in summary.timeline:
+            if r > mark:
+                break
+            rules, cells = n, c
+        t.add_row(f"{mark}", f"{rules}/{summary.rules_total}", str(cells))
+    return t
 
 
 def write_divergence(summary, out_dir: str) -> list[str]:
@@ -78,7 +112,10 @@ def write_divergence(summary, out_dir: str) -> list[str]:
 
     d = summary.minimal
     m = d.model[d.index]
-    note = (f"minimal divergence found by mprog fuzz --seed {summary.seed}; "
+    how = "minimal divergence" if d.shrunk else "divergence (not shrunk: hypothesis could not replay it)"
+    if not d.fresh:
+        how = "divergence of the reused kernel backend that a fresh namespace did not repeat"
+    note = (f"{how} found by mprog fuzz --seed {summary.seed}; "
             f"expectations are the kernel's outcomes.\n"
             f"step {d.index + 1}: the model says {outcome_summary(m)} [{m.rule}]")
     steps = [replace(s, line=0, column=0) for s in d.steps]
@@ -96,7 +133,8 @@ def write_divergence(summary, out_dir: str) -> list[str]:
 def register(sub) -> None:
     f = sub.add_parser("fuzz", help="differential fuzzing: generated request sequences on the "
                                     "model and the live kernel")
-    f.add_argument("--seed", type=count, default=0, help="hypothesis seed (default 0)")
+    f.add_argument("--seed", type=count, default=0, help="campaign seed (default 0): seeds the generator (linux) or hypothesis "
+                        "(netkit, cgroup); a campaign is deterministic for it")
     f.add_argument("--dialect", default="linux", metavar="D",
                    help="the model's dialect (default linux); the running kernel must implement it: "
                         "linux (and its deltas) on tcx hooks of veth devices in a private netns, "

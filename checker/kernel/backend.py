@@ -51,12 +51,15 @@ class _Obj:
     kind: str                 # "prog" or "link"
     fd: Optional[int] = None  # open fd, None once closed / never created
     id: Optional[int] = None  # last known kernel id, None if never created
+    ptype: Optional[str] = None         # a prog's type and expected attach point
+    expected: Optional[str] = None      # (restore() loads it again with them)
 
 
 @dataclass
 class _Dev:
     ifindex: int
     present: bool = True
+    clsact: bool = False      # a clsact qdisc this backend added
 
 
 class KernelBackend:
@@ -308,8 +311,12 @@ class KernelBackend:
         if step.op not in self._ops or handler is None:
             raise ValueError(f"unknown op {step.op!r}")
         sess = self._session
-        if sess is not None and sess.defer is not None and sess.defer.hit:
-            sess.defer.deliver()      # raises (KeyboardInterrupt / signals.Interrupted)
+        if sess is not None:
+            # Inside the namespace already: no setns, no re-entrancy check.
+            if sess.defer is not None and sess.defer.hit:
+                sess.defer.deliver()  # raises (KeyboardInterrupt / signals.Interrupted)
+            if getattr(sess, "saved", None) is not None:
+                return handler(step)
         with self._ns.entered():
             return handler(step)
 
@@ -347,7 +354,10 @@ class KernelBackend:
             raise ValueError(f"load: unknown prog type {ptype!r}")
         expected = self._attach_types[s.expected_attach_type] if s.expected_attach_type else 0
         fd, err = bpf.prog_load(types[ptype], name, expected, self.PROG_RET)
-        return self._created(self.progs, "prog", name, fd, err)
+        out = self._created(self.progs, "prog", name, fd, err)
+        self.progs[name].ptype = ptype
+        self.progs[name].expected = s.expected_attach_type
+        return out
 
     def _op_attach(self, s: Step) -> Outcome:
         bits = self._flags.word(s.flags)
@@ -416,10 +426,117 @@ class KernelBackend:
         return Outcome(err)
 
     def _op_clsact_add(self, s: Step) -> Outcome:
-        return Outcome(self._devs_nl.clsact_add(self._ifindex(s.dev)))
+        err = self._devs_nl.clsact_add(self._ifindex(s.dev))
+        if err == OK:
+            self.devs[s.dev].clsact = True
+        return Outcome(err)
 
     def _op_clsact_del(self, s: Step) -> Outcome:
-        return Outcome(self._devs_nl.clsact_del(self._ifindex(s.dev)))
+        err = self._devs_nl.clsact_del(self._ifindex(s.dev))
+        if err == OK:
+            self.devs[s.dev].clsact = False
+        return Outcome(err)
+
+    # -- reuse between sequences (checker.fuzz.campaign) -----------------------
+
+    def mark(self) -> None:
+        """Remember the present devices and the programs with an open fd as
+        the state :meth:`restore` returns to.  Every hook of those devices
+        must be empty and fresh (count 0, revision 1: no bundle), no clsact
+        qdisc and no link may exist: checked here."""
+        if self.links or any(d.clsact for d in self.devs.values()):
+            raise ValueError("mark(): links or clsact qdiscs exist")
+        self._verify_empty([n for n, d in self.devs.items() if d.present])
+        self._mark = ([n for n, d in self.devs.items() if d.present],
+                      [n for n, o in self.progs.items() if o.fd is not None])
+
+    def restore(self) -> int:
+        """Back to the marked state in the same namespace, without a new one:
+        close every link fd (tcx_link_release() detaches it before close()
+        returns), delete the clsact qdiscs this backend added, detach what
+        is left on every hook (first entry, until empty), add a marked
+        device again if it was deleted and delete any other device, load a
+        marked program again if its fd was closed and close every other
+        program; then query every hook of the marked devices: each must
+        answer count 0 at revision 1, or SpecCrash is raised (the caller then
+        starts over in a fresh namespace).  Returns the number of kernel
+        requests it took.  A signal during it acts once it is done."""
+        devs, progs = self._mark
+        n = 0
+        with _SignalsDeferred(), self._ns.entered():
+            for obj in self.links.values():
+                if obj.fd is not None:
+                    bpf.close_fd(obj.fd)
+                    n += 1
+            self.links = {}
+            for fd in self._retired:
+                bpf.close_fd(fd)
+            self._retired = []
+            for name in [x for x in self.devs if x not in devs]:
+                if self.devs[name].present:
+                    self._devs_nl.delete(self.devs[name].ifindex)
+                    n += 1
+                del self.devs[name]
+            before = self._flags["BEFORE"]
+            for name in devs:
+                d = self.devs[name]
+                if not d.present:
+                    ifindex, err = self._devs_nl.add(name)
+                    if err != OK:
+                        raise SpecCrash(f"restore: adding device {name!r} again failed: {err}")
+                    self.devs[name] = d = _Dev(ifindex)
+                    n += 1
+                    continue
+                if d.clsact:
+                    err = self._devs_nl.clsact_del(d.ifindex)
+                    if err != OK:
+                        raise SpecCrash(f"restore: deleting the clsact qdisc of {name!r} failed: {err}")
+                    d.clsact = False
+                    n += 1
+                for at in self._attach_types.values():
+                    q = bpf.prog_query(d.ifindex, at, 0)
+                    n += 1
+                    for _ in range(q.count):
+                        err = bpf.prog_detach(d.ifindex, 0, at, before, 0, 0)
+                        if err != OK:
+                            raise SpecCrash(f"restore: positional detach on {name!r} failed: {err}")
+                    n += q.count
+            for name in [x for x in self.progs if x not in progs]:
+                if self.progs[name].fd is not None:
+                    bpf.close_fd(self.progs[name].fd)
+                del self.progs[name]
+            # Only the marked programs stay alive: the names of ids and the
+            # fd numbers of the finished sequence can go.  A program loaded
+            # again takes the lowest free number from FD_FLOOR up (a hole
+            # the finished sequence left), and the floor then sits just
+            # above the open fds: the numbers stay bounded over a campaign
+            # of any length (RLIMIT_NOFILE).
+            self._names = {("prog", o.id): name for name, o in self.progs.items() if o.fd is not None}
+            self._floor, self._dead = FD_FLOOR, None
+            for name in progs:
+                o = self.progs[name]
+                if o.fd is None:
+                    out = self._op_load(Step("load", prog=name, type=o.ptype,
+                                             expected_attach_type=o.expected))
+                    if not out.ok:
+                        raise SpecCrash(f"restore: loading {name!r} again failed: {out.errno}")
+                    n += 1
+            self._floor = max([FD_FLOOR] + [o.fd + 1 for o in self.progs.values() if o.fd is not None])
+            n += self._verify_empty(devs)
+        return n
+
+    def _verify_empty(self, devs) -> int:
+        n = 0
+        with self._ns.entered():
+            for name in devs:
+                d = self.devs[name]
+                for dir, at in self._attach_types.items():
+                    q = bpf.prog_query(d.ifindex, at, 0)
+                    n += 1
+                    if q.errno != OK or q.count or q.revision != 1:
+                        raise SpecCrash(f"{name} {dir} is not empty and fresh: {q.errno} count "
+                                        f"{q.count} revision {q.revision}")
+        return n
 
 
 # ---------------------------------------------------------------------------

@@ -341,19 +341,32 @@ def test_close_is_idempotent_and_final():
         b.apply(Step("query", **IN))
 
 
-def _visible_netns() -> set[int]:
+def _netns_of(pid: str) -> set[int]:
+    """The network namespaces the threads of ``pid`` are in."""
     seen = set()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                with contextlib.suppress(OSError):
-                    seen.add(os.stat(f"/proc/{pid}/task/{tid}/ns/net").st_ino)
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError):
+                seen.add(os.stat(f"/proc/{pid}/task/{tid}/ns/net").st_ino)
+    return seen
+
+
+def _netns_fds() -> set[int]:
+    """The network namespaces this process holds an fd of."""
+    seen = set()
     for fd in os.listdir("/proc/self/fd"):
         with contextlib.suppress(OSError):
             if os.readlink(f"/proc/self/fd/{fd}").startswith("net:["):
                 seen.add(os.stat(f"/proc/self/fd/{fd}").st_ino)
+    return seen
+
+
+def _visible_netns() -> set[int]:
+    """Every process's namespaces (machine-wide) and the ones we hold."""
+    seen = _netns_fds()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            seen |= _netns_of(pid)
     return seen
 
 
@@ -371,14 +384,43 @@ def _still_alive(objects) -> list:
     return alive
 
 
-def _assert_netns_restored(ns_before: set) -> None:
-    """Same namespaces visible as before.  Another process's thread may sit
-    in a private namespace for a moment: give such transients 2 s to go."""
-    for _ in range(10):
-        if _visible_netns() == ns_before:
-            break
-        time.sleep(0.2)
-    assert _visible_netns() == ns_before
+def _own_netns() -> set[int]:
+    """The network namespaces this process is in (any thread) or holds an
+    fd of.  A namespace the backend made and failed to release could only
+    stay alive through one of these (it forks nothing and mounts nothing),
+    so this is the whole of what a leak of ours can be; unlike the
+    machine-wide view it does not see the namespaces other processes (other
+    test runs on the machine) create meanwhile, nor one that reuses a freed
+    namespace's inode number."""
+    return _netns_of("self") | _netns_fds()
+
+
+@contextlib.contextmanager
+def _netns_made():
+    """The inode of every network namespace this process creates (NetNS)
+    during the body, one entry per namespace (the kernel reuses the inode
+    number of a destroyed namespace)."""
+    from checker.kernel.netns import NetNS
+    made: list[int] = []
+    init = NetNS.__init__
+
+    def recording(self, *a, **kw):
+        init(self, *a, **kw)
+        made.append(self.inode)
+    NetNS.__init__ = recording
+    try:
+        yield made
+    finally:
+        NetNS.__init__ = init
+
+
+def _assert_netns_released(own_before: set, made: list) -> None:
+    """This process is in and holds the same namespaces as before, and none
+    it made: every namespace the run created is released (the kernel then
+    destroys it; the callers' object checks see that it did)."""
+    own = _own_netns()
+    assert own == own_before, (own, own_before)
+    assert made and not (own & set(made))
 
 
 def _host_tcx() -> dict:
@@ -392,30 +434,32 @@ def _host_tcx() -> dict:
 
 def test_no_resource_leaks():
     fds_before = len(os.listdir("/proc/self/fd"))
-    ns_before = _visible_netns()
+    own_before = _own_netns()
     links_before = subprocess.run(["ip", "-d", "link"], capture_output=True, text=True).stdout
     tcx_before = _host_tcx()
     ours = set()
     objects = []                                  # (kind, id) of every prog and link created
-    for i in range(200):
-        b = KernelBackend()
-        ours.add(b._ns.inode)
-        do(b, "dev_add", dev="a")
-        load(b, "p", "r")
-        do(b, "attach", **IN, prog="p")
-        do(b, "link_create", dev="a", dir="egress", prog="r", link="l")
-        do(b, "clsact_add", dev="a")
-        if i % 2:
-            do(b, "close", prog="p")
-        objects += [(o.kind, o.id) for o in list(b.progs.values()) + list(b.links.values())]
-        assert all(bpf.id_alive(k, i) for k, i in objects[-3:])
-        b.close()
-    assert len(ours) >= 1
+    with _netns_made() as made:
+        for i in range(200):
+            b = KernelBackend()
+            ours.add(b._ns.inode)
+            do(b, "dev_add", dev="a")
+            load(b, "p", "r")
+            do(b, "attach", **IN, prog="p")
+            do(b, "link_create", dev="a", dir="egress", prog="r", link="l")
+            do(b, "clsact_add", dev="a")
+            if i % 2:
+                do(b, "close", prog="p")
+            objects += [(o.kind, o.id) for o in list(b.progs.values()) + list(b.links.values())]
+            assert all(bpf.id_alive(k, i) for k, i in objects[-3:])
+            b.close()
+    assert ours <= set(made) and len(made) == 200
     assert len(objects) == 600
+    # The programs and links were held by the namespaces' devices: their
+    # being gone shows the kernel destroyed every namespace of the run.
     assert _still_alive(objects) == []
     assert len(os.listdir("/proc/self/fd")) == fds_before
-    assert not (_visible_netns() & ours)
-    _assert_netns_restored(ns_before)
+    _assert_netns_released(own_before, made)
     assert subprocess.run(["ip", "-d", "link"], capture_output=True, text=True).stdout == links_before
     assert _host_tcx() == tcx_before
 
