@@ -118,21 +118,48 @@ class _Solver:
         ``mprog verify --timeout``); None or 0: no limit."""
         self.s = z3.Solver()
         self.s.set("core.minimize", True)     # smt.core.minimize: cores list only needed rules
-        ms = timeout_s.left_ms() if hasattr(timeout_s, "left_ms") else (
-            int(timeout_s * 1000) if timeout_s else None)
-        if ms is not None:
-            self.s.set("timeout", max(1, ms))
+        self.arm(timeout_s)
         self.track: dict[str, z3.BoolRef] = {}
 
+    def arm(self, timeout_s) -> None:
+        """Set the timeout of the next checks (a solver shared by many checks
+        is re-armed before each: the budget's remainder, or the per-check
+        seconds)."""
+        ms = timeout_s.left_ms() if hasattr(timeout_s, "left_ms") else (
+            int(timeout_s * 1000) if timeout_s else None)
+        # z3's "no limit" is the maximal unsigned int
+        self.s.set("timeout", max(1, ms) if ms is not None else 4294967295)
+
     def add_tracked(self, tracked: list) -> None:
-        for i, t in enumerate(tracked):
-            p = z3.Bool(f"{t.label}#{i}")
-            self.track[str(p)] = t.label
-            self.s.assert_and_track(t.expr, p)
+        # the label's own text keys the core: printing the tracking literal
+        # (str(p)) cost more than the assertion itself
+        base = len(self.track)
+        for i, t in enumerate(tracked, base):
+            name = f"{t.label}#{i}"
+            self.track[name] = t.label
+            self.s.assert_and_track(t.expr, z3.Bool(name))
+
+    def scope(self):
+        """A push whose pop restores the solver whatever happened inside."""
+        return _Scope(self.s)
 
     def core_rules(self) -> tuple:
-        return tuple(sorted({names.rule_of_label(self.track[str(c)]) for c in self.s.unsat_core()
-                             if str(c) in self.track}))
+        return tuple(sorted({names.rule_of_label(self.track[c.decl().name()]) for c in self.s.unsat_core()
+                             if c.decl().name() in self.track}))
+
+
+class _Scope:
+    def __init__(self, s: z3.Solver):
+        self.s = s
+
+    def __enter__(self):
+        self.depth = self.s.num_scopes()
+        self.s.push()
+        return self.s
+
+    def __exit__(self, *exc):
+        self.s.pop(self.s.num_scopes() - self.depth)
+        return False
 
 
 # --------------------------------------------------------------------------
@@ -610,12 +637,30 @@ def _atoms_values(m: z3.ModelRef, atoms: list) -> tuple:
     return tuple(z3.is_true(m.eval(e, model_completion=True)) for _, e in atoms)
 
 
-def _check_class(pb: Problem, name: str, rule: str, pred, step_fn, timeout_s, sample: str) -> Report:
-    t0 = time.perf_counter()
+def op_solver(pb: Problem, timeout_s) -> _Solver:
+    """The op's encoding (tracked under rule IDs) and domain in one solver:
+    every class and the coverage check of the op run in a scope of it, so
+    z3 internalizes the chain once per op, not once per class."""
     sv = _Solver(timeout_s)
     sv.add_tracked(pb.chain.tracked)
     sv.s.add(pb.domain)
-    sv.s.add(pred)
+    return sv
+
+
+def _check_class(pb: Problem, name: str, rule: str, pred, step_fn, timeout_s, sample: str,
+                 sv: _Solver = None) -> Report:
+    """One class, in a scope of the op's solver ``sv`` (None: a fresh one,
+    the way every class was checked before the solver was shared; bench
+    compares the two)."""
+    sv = sv or op_solver(pb, timeout_s)
+    sv.arm(timeout_s)
+    with sv.scope():
+        sv.s.add(pred)
+        return _class_in_scope(pb, name, rule, step_fn, timeout_s, sample, sv)
+
+
+def _class_in_scope(pb: Problem, name: str, rule: str, step_fn, timeout_s, sample: str, sv: _Solver) -> Report:
+    t0 = time.perf_counter()
     rep = lambda status, **kw: Report("equivalence", pb.op, name, status, pb.n_max,  # noqa: E731
                                       time.perf_counter() - t0, **kw)
     # Representatives
@@ -742,11 +787,15 @@ def _minimize(pb, sv, m, atoms, step_fn, v, setup, req, run):
     return v, setup, req, run
 
 
-def _coverage(pb: Problem, timeout_s) -> Report:
+def _coverage(pb: Problem, timeout_s, sv: _Solver = None) -> Report:
+    sv = sv or op_solver(pb, timeout_s)
+    sv.arm(timeout_s)
+    with sv.scope():
+        return _coverage_in_scope(pb, sv)
+
+
+def _coverage_in_scope(pb: Problem, sv: _Solver) -> Report:
     t0 = time.perf_counter()
-    sv = _Solver(timeout_s)
-    sv.add_tracked(pb.chain.tracked)
-    sv.s.add(pb.domain)
     fires = list(pb.chain.fires.values())
     sv.s.add(z3.Not(z3.PbEq([(f, 1) for f in fires], 1)))
     res = sv.s.check()
@@ -764,13 +813,16 @@ def _coverage(pb: Problem, timeout_s) -> Report:
 
 
 def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn: Callable = None,
-                       ops=None, sample: str = "atoms", rules=None, dialect: str = "linux") -> list[Report]:
+                       ops=None, sample: str = "atoms", rules=None, dialect: str = "linux",
+                       shared: bool = True) -> list[Report]:
     """Prove ``dialect``'s encoding and executor agree for every hook state
     with <= n_max slots and every request of ``ops`` (default: all).
     ``step_fn`` is the executor's step function (default: the dialect's
     unit's); tests pass a planted-bug copy.  ``sample`` = "atoms"
     (boundary-covering representatives) or "one"; ``rules``: only the
-    classes of these rules (coverage is always checked)."""
+    classes of these rules (coverage is always checked).  ``shared``: one
+    solver per op, each class in a push/pop scope of it (False: a fresh
+    solver per class, the old path, kept as bench_verify.py's baseline)."""
     if (own := own_proofs(dialect)) is not None:
         if getattr(own, "EQUIVALENCE_BY_EXHAUSTION", False):
             raise ValueError(f"{dialect}'s equivalence is proved by exhaustion: verify_exhaustive()")
@@ -782,11 +834,12 @@ def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn
     reports = []
     for op in ops or E.OPS:
         pb = Problem(op, n_max, E)
-        reports.append(_coverage(pb, timeout_s))
+        sv = op_solver(pb, timeout_s) if shared else None
+        reports.append(_coverage(pb, timeout_s, sv))
         for name, rule, pred in pb.classes():
             if rules is not None and rule not in rules:
                 continue
-            reports.append(_check_class(pb, name, rule, pred, step_fn, timeout_s, sample))
+            reports.append(_check_class(pb, name, rule, pred, step_fn, timeout_s, sample, sv))
     return reports
 
 
