@@ -51,6 +51,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 import z3
+from z3.z3 import _to_ast_array
 
 from .. import dialects
 from ..dialects.linux import LOOPBACK, MPROG_MAX
@@ -1064,7 +1065,15 @@ def _slot_eqs(is_, h, slots, size: int, E) -> list:
     return cs
 
 
-def _exhaustive_op(op: str, n_max: int, step_fn, timeout_s, a=ALPHABET, E=_linux) -> Report:
+def _exhaustive_op(op: str, n_max: int, step_fn, timeout_s, a=ALPHABET, E=_linux, batch: bool = True) -> Report:
+    """Every (state, request) of the alphabet for ``op``.  Per hook state,
+    the executor runs every request first; the cases are grouped by the
+    executor's outcome, and z3 answers per group, in one check, "is there a
+    request of this group whose encoded outcome is not the group's" (the
+    group's requests as a disjunction of their input values; unsat proves
+    every case of the group).  Non-vacuity: per group, the encoding must
+    have the group's outcome for its first request.  ``batch`` False: one
+    check per distinct case (the old path; bench_verify.py's baseline)."""
     t0 = time.perf_counter()
     size = n_max + 1
     pre, post, r = E.state(0, size), E.state(1, size), E.Req(0)
@@ -1080,15 +1089,21 @@ def _exhaustive_op(op: str, n_max: int, step_fn, timeout_s, a=ALPHABET, E=_linux
             t = eq[key] = (var == val) if not isinstance(val, bool) else (var if val else z3.Not(var))
         return t
 
-    cases = states = solved = 0
+    fields = [(f, getattr(r, f)) for f in sorted(type(r).BOOLS + type(r).INTS)]
+    by_field = [{} for _ in fields]           # field index -> value -> z3 term
+
+    def fis(k, val):
+        t = by_field[k].get(val)
+        if t is None:
+            t = by_field[k][val] = is_(fields[k][1], val)
+        return t
+    cases = states = queries = 0
     outcomes = set()
     for slots, rev, flags in _states(n_max, a):
         states += 1
         w = _world(slots, rev, flags)
-        sv.s.push()
-        sv.s.add([is_(pre.n, len(slots)), is_(pre.rev, rev), is_(pre.present, flags[0]),
-                  is_(pre.clsact, flags[1]), is_(pre.bundle, flags[2])] + _slot_eqs(is_, pre, slots, size, E))
-        seen = set()            # (inputs, executor outcome) already checked on this state
+        # executor outcome -> (want, {inputs: first request})
+        groups: dict = {}
         for s in _requests(op, rev, a):
             if op == "link_update" and s.link in w.links and w.links[s.link].dev is not None \
                     and s.link not in {f"l{x[1]}" for x in slots if x[1]}:
@@ -1097,51 +1112,86 @@ def _exhaustive_op(op: str, n_max: int, step_fn, timeout_s, a=ALPHABET, E=_linux
             v = _abstract(op, w, s, E)
             out, w2 = step_fn(w, s)
             ps, prev, pflags = _hook(w2)
-            want = [r.errno == core.errno_code(out.errno), r.rule == E.rule_code(out.rule),
-                    post.n == len(ps), post.rev == prev, post.present == pflags[0],
-                    post.clsact == pflags[1], post.bundle == pflags[2]] + _slot_eqs(is_, post, ps, size, E)
             q = (out.query.count, out.query.revision, len(out.query.progs)) if out.query else None
             if q is not None:
-                want += [r.q_count == q[0], r.q_rev == q[1], r.q_shown == q[2]]
                 # the encoding answers the pre-state's first entries: the executor must too
                 shown = _ids(zip(out.query.progs, out.query.links, *((out.query.flags,) if pre.pins else ())))
                 if shown != tuple(slots[:q[2]]):
                     return _exh_violation(op, n_max, t0, slots, rev, flags, s, out, ps, prev, pflags, cases)
-            # The z3 query depends only on (inputs, executor outcome): identical
-            # pairs on this state are the same query.
-            sig = (tuple(sorted(v.items())), out.errno, out.rule, ps, prev, pflags, q)
-            if sig in seen:
-                continue
-            seen.add(sig)
-            solved += 1
-            sv.s.push()
-            sv.s.add([is_(getattr(r, f), val) for f, val in v.items()])
-            key = (out.errno, out.rule)
-            if key not in outcomes:           # non-vacuity: the executor's outcome is a model
-                outcomes.add(key)
-                sv.s.push()
-                sv.s.add(want)
-                if sv.s.check() != z3.sat:
-                    sv.s.pop()
-                    sv.s.pop()
-                    sv.s.pop()
-                    return _exh_violation(op, n_max, t0, slots, rev, flags, s, out, ps, prev, pflags, cases)
-                sv.s.pop()
-            sv.s.add(z3.Not(z3.And(want)))
-            res = sv.s.check()
-            sv.s.pop()
-            if res == z3.unknown:
-                sv.s.pop()
-                return Report("exhaustive", op, "all-cases", "unknown", n_max, time.perf_counter() - t0,
-                              f"after {cases} cases: {sv.s.reason_unknown()}", reps=cases)
-            if res == z3.sat:
-                sv.s.pop()
-                return _exh_violation(op, n_max, t0, slots, rev, flags, s, out, ps, prev, pflags, cases)
-        sv.s.pop()
+            key = (out.errno, out.rule, ps, prev, pflags, q)
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = ({}, out, ps, prev, pflags, q)
+            # The z3 question depends only on (inputs, executor outcome):
+            # identical inputs in one group are the same case.
+            g[0].setdefault(tuple(v[f] for f, _ in fields), s)
+        sv.arm(timeout_s)
+        with sv.scope():
+            sv.s.add([is_(pre.n, len(slots)), is_(pre.rev, rev), is_(pre.present, flags[0]),
+                      is_(pre.clsact, flags[1]), is_(pre.bundle, flags[2])] + _slot_eqs(is_, pre, slots, size, E))
+            for inputs, out, ps, prev, pflags, q in groups.values():
+                want = [r.errno == core.errno_code(out.errno), r.rule == E.rule_code(out.rule),
+                        post.n == len(ps), post.rev == prev, post.present == pflags[0],
+                        post.clsact == pflags[1], post.bundle == pflags[2]] + _slot_eqs(is_, post, ps, size, E)
+                if q is not None:
+                    want += [r.q_count == q[0], r.q_rev == q[1], r.q_shown == q[2]]
+                rows = list(inputs)
+                fail = lambda row: _exh_violation(op, n_max, t0, slots, rev, flags, inputs[row], out,   # noqa: E731
+                                                  ps, prev, pflags, cases)
+                # non-vacuity: the executor's outcome is a model of the first case
+                queries += 1
+                outcomes.add((out.errno, out.rule))
+                with sv.scope():
+                    sv.s.add([fis(k, val) for k, val in enumerate(rows[0])] + want)
+                    res = sv.s.check()
+                if res != z3.sat:
+                    return _exh_unknown(op, n_max, t0, cases, sv) if res == z3.unknown else fail(rows[0])
+                for chunk in ([rows] if batch else [[row] for row in rows]):
+                    queries += 1
+                    with sv.scope():
+                        # fields equal in every case of the chunk are plain
+                        # facts; the disjunction names only the others
+                        varying = [k for k in range(len(fields)) if len({row[k] for row in chunk}) > 1]
+                        sv.s.add([fis(k, chunk[0][k]) for k in range(len(fields)) if k not in varying])
+                        if varying:
+                            sv.s.add(_or([_and([fis(k, row[k]) for k in varying]) for row in chunk]))
+                        sv.s.add(z3.Not(z3.And(want)))
+                        res = sv.s.check()
+                        if res == z3.sat:
+                            m = sv.s.model()
+                            bad = next(row for row in chunk if all(
+                                z3.is_true(m.eval(fis(k, row[k]), model_completion=True))
+                                for k in varying))
+                    if res == z3.unknown:
+                        return _exh_unknown(op, n_max, t0, cases, sv)
+                    if res == z3.sat:
+                        return fail(bad)
     return Report("exhaustive", op, "all-cases", "proved", n_max, time.perf_counter() - t0,
-                  f"{cases} cases over {states} hook states, {solved} distinct z3 queries, "
+                  f"{cases} cases over {states} hook states, {queries} z3 queries, "
                   f"{len(outcomes)} outcomes",
                   rules=tuple(sorted(r for _, r in outcomes)), reps=cases)
+
+
+def _fast(mk, terms: list) -> z3.BoolRef:
+    """z3.And / z3.Or over Boolean terms in one API call: z3's wrappers
+    coerce and sort-check every argument, which cost more than the solving
+    in the exhaustive mode's tables."""
+    arr, n = _to_ast_array(terms)
+    ctx = terms[0].ctx
+    return z3.BoolRef(mk(ctx.ref(), n, arr), ctx)
+
+
+def _and(terms: list) -> z3.BoolRef:
+    return _fast(z3.z3core.Z3_mk_and, terms) if terms else z3.BoolVal(True)
+
+
+def _or(terms: list) -> z3.BoolRef:
+    return _fast(z3.z3core.Z3_mk_or, terms) if terms else z3.BoolVal(False)
+
+
+def _exh_unknown(op, n_max, t0, cases, sv) -> Report:
+    return Report("exhaustive", op, "all-cases", "unknown", n_max, time.perf_counter() - t0,
+                  f"after {cases} cases: {sv.s.reason_unknown()}", reps=cases)
 
 
 def _exh_violation(op, n_max, t0, slots, rev, flags, s, out, ps, prev, pflags, cases) -> Report:
@@ -1160,7 +1210,7 @@ def default_alphabet(dialect: str, n_max: int) -> dict:
 
 
 def verify_exhaustive(n_max: int, timeout_s: Optional[float] = None, *, step_fn: Callable = None,
-                      ops=None, alphabet: dict = None, dialect: str = "linux") -> list[Report]:
+                      ops=None, alphabet: dict = None, dialect: str = "linux", batch: bool = True) -> list[Report]:
     """For EVERY hook state with <= n_max slots over the dialect's alphabet
     and EVERY request of it, run the executor and let z3 check that the
     encoding's outcome for exactly those inputs is the executor's (errno,
@@ -1171,4 +1221,4 @@ def verify_exhaustive(n_max: int, timeout_s: Optional[float] = None, *, step_fn:
     E = encoding(dialect)
     step_fn = step_fn or executor_step(dialect)
     a = alphabet or default_alphabet(dialect, n_max)
-    return [_exhaustive_op(op, n_max, step_fn, timeout_s, a, E) for op in ops or E.OPS]
+    return [_exhaustive_op(op, n_max, step_fn, timeout_s, a, E, batch) for op in ops or E.OPS]
