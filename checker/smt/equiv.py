@@ -170,8 +170,9 @@ class Problem:
     """One op of one dialect's encoding (``E``: checker.smt.<unit>) over hooks
     of at most ``n_max`` slots."""
 
-    def __init__(self, op: str, n_max: int, E=_linux):
+    def __init__(self, op: str, n_max: int, E=_linux, sizes=()):
         self.op, self.n_max, self.E = op, n_max, E
+        self.sizes = tuple(sz for sz in sizes if 1 < sz < n_max)   # more hook sizes to sample
         self.size = n_max + 1
         self.pre, self.post, self.req = E.state(0, self.size), E.state(1, self.size), E.Req(0)
         self.chain = E.encode(op, 0, self.pre, self.post, self.req)
@@ -223,6 +224,7 @@ class Problem:
              ("n=62", p.n == MPROG_MAX - 1), ("exp=0", r.exp == 0), ("exp=rev", r.exp == p.rev),
              ("link[0]", p.link[0] != 0), ("link[n-1]", core.sel(p.link, p.n - 1) != 0),
              ("present", p.present), ("clsact", p.clsact), ("bundle", p.bundle)]
+        a += [(f"n={sz}", p.n == sz) for sz in self.sizes if sz != MPROG_MAX - 1]
         for fd in ("prog_fd", "repl_fd", "link_fd", "old_fd"):
             if fd in E.USED.get(self.op, ()):
                 a += [(f"{fd}={v}", getattr(r, fd) == k) for k, v in core.FD_KINDS.items()]
@@ -815,7 +817,7 @@ def _coverage_in_scope(pb: Problem, sv: _Solver) -> Report:
 
 def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn: Callable = None,
                        ops=None, sample: str = "atoms", rules=None, dialect: str = "linux",
-                       shared: bool = True) -> list[Report]:
+                       shared: bool = True, sizes=()) -> list[Report]:
     """Prove ``dialect``'s encoding and executor agree for every hook state
     with <= n_max slots and every request of ``ops`` (default: all).
     ``step_fn`` is the executor's step function (default: the dialect's
@@ -823,7 +825,12 @@ def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn
     (boundary-covering representatives) or "one"; ``rules``: only the
     classes of these rules (coverage is always checked).  ``shared``: one
     solver per op, each class in a push/pop scope of it (False: a fresh
-    solver per class, the old path, kept as bench_verify.py's baseline)."""
+    solver per class, the old path, kept as bench_verify.py's baseline).
+    ``sizes``: hook sizes below n_max every class is also sampled at (a
+    representative with exactly that many slots, where the class has one):
+    ``mprog verify`` proves the largest bound only, which covers every
+    smaller one, and samples the executor at the sizes the smaller bounds'
+    runs had at their n = N boundary."""
     if (own := own_proofs(dialect)) is not None:
         if getattr(own, "EQUIVALENCE_BY_EXHAUSTION", False):
             raise ValueError(f"{dialect}'s equivalence is proved by exhaustion: verify_exhaustive()")
@@ -834,7 +841,7 @@ def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn
     step_fn = step_fn or executor_step(dialect)
     reports = []
     for op in ops or E.OPS:
-        pb = Problem(op, n_max, E)
+        pb = Problem(op, n_max, E, sizes)
         sv = op_solver(pb, timeout_s) if shared else None
         reports.append(_coverage(pb, timeout_s, sv))
         for name, rule, pred in pb.classes():
