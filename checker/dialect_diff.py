@@ -196,8 +196,19 @@ def points(a, b) -> tuple:
     pa = a.diff_hook[0] if a.diff_hook and a.diff_hook[0] not in b.attach_points else shared
     pb = b.diff_hook[0] if b.diff_hook and b.diff_hook[0] not in a.attach_points else shared
     if pa is None or pb is None:
-        raise ValueError(f"dialects {a.name!r} and {b.name!r} have no attach point in common")
+        # No request of one runs on the other (e.g. tcx hooks of a device
+        # against cgroup attach points): nothing to search; say where the
+        # differences are written down instead.
+        raise ValueError(
+            f"dialects {a.name!r} and {b.name!r} have no attach point in common ({a.name}: "
+            f"{_points(a)}; {b.name}: {_points(b)}), so no request sequence runs on both; "
+            f"their rules are in {a.spec}/ and {b.spec}/")
     return pa, pb
+
+
+def _points(d) -> str:
+    names = list(d.attach_points)
+    return " ".join(names) if len(names) <= 3 else f"{' '.join(names[:2])} ... ({len(names)})"
 
 
 class _Alphabet:

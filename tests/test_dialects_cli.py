@@ -180,6 +180,10 @@ def test_max_states_stops_the_search():
     (("linux", "bsd"), "dialect 'bsd' is not implemented (known: linux, rfc, linux-6.6-rc, netkit, cgroup)"),
     (("linux", "linux", "--depth", "0"), "--depth must be from 1 to 8, not 0"),
     (("linux", "linux", "--max-states", "0"), "--max-states must be >= 1, not 0"),
+    # tcx hooks of a device and cgroup attach points: no request runs on both.
+    (("linux", "cgroup"), "dialects 'linux' and 'cgroup' have no attach point in common (linux: ingress "
+                          "egress; cgroup: cgroup_inet_ingress cgroup_inet_egress ... (28)), so no request "
+                          "sequence runs on both; their rules are in spec/linux/ and spec/cgroup/"),
 ])
 def test_bad_arguments_exit_2(argv, message):
     code, out, err = mprog("dialects", "diff", *argv)

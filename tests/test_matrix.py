@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from checker import dialects
 from checker.matrix import debian, guest
 from checker.matrix.run import FileResult, KernelResult, Matrix, ModelFile, expand, model_files
 from checker.matrix.virtiofsd import c_command, parse
@@ -180,7 +181,7 @@ def test_differences_counts_and_refusals():
                         files={f.path: FileResult(f.path, "linux", "ran", steps=list(f.outcomes))})
     other = list(f.outcomes)
     i = next(i for i, s in enumerate(f.steps) if s.op == "query" and s.expect and s.expect.count)
-    other[i] = ["ok", [9, 9, [], []]]
+    other[i] = ["ok", [9, 9, [], [], [], None]]
     odd = KernelResult("7.2", "ran", "7.2.13+deb14-amd64",
                        files={f.path: FileResult(f.path, "linux", "ran", steps=other)})
     old = KernelResult("6.1", "ran", "6.1.0-57-amd64",
@@ -201,6 +202,9 @@ def test_differences_counts_and_refusals():
 def test_expand_takes_directories():
     got = expand([str(REPO / "tests" / "scripts" / "netkit"), str(REPO / "examples" / "tour.mprog")])
     assert len(got) == 8 and got[-1].endswith("examples/tour.mprog") and all(os.path.isabs(p) for p in got)
+    # A directory and a glob over it (CI's matrix step names both): each file once.
+    twice = expand([str(REPO / "tests" / "scripts" / "netkit"), *got[:3]])
+    assert twice == got[:7]
 
 
 # -- the command line ----------------------------------------------------------
@@ -260,3 +264,20 @@ def test_a_signal_stops_the_matrix_and_its_guests(tmp_path, signum):
     while subprocess.run(["pgrep", "-f", str(vng)], capture_output=True).returncode == 0:
         assert time.monotonic() < deadline, "a guest process outlived the matrix"
         time.sleep(0.1)
+
+
+def test_cgroup_files_keep_their_mode_expectations_and_the_stable_line():
+    """A kernel's answer carries what a cgroup query wrote back in full (the
+    attach mode too): the translated selftests expect modes.  The cgroup
+    dialect describes 6.17 on and the 6.12 line from 6.12.110."""
+    script = REPO / "tests" / "scripts" / "cgroup" / "test_cgroup_mprog_ordering.mprog"
+    f, = model_files([str(script)])
+    assert any(s.expect is not None and s.expect.mode is not None for s in f.steps)
+    k = KernelResult("6.12", "ran", "6.12.117+deb12-amd64",
+                     files={f.path: FileResult(f.path, "cgroup", "ran", steps=list(f.outcomes))})
+    assert Matrix([f], [k]).counts(k) == {"ran": 1, "refused": 0, "missing": 0, "steps": len(f.steps),
+                                          "unlike_model": 0, "failed": 0, "undescribed": 0}
+    cgroup = dialects.get("cgroup")
+    assert [cgroup.describes(r) for r in ("6.12.95+deb12-amd64", "6.12.117+deb12-amd64", "6.16.3",
+                                          "6.17.0", "6.18.44-fc-v769", "7.2.13+deb14-amd64")] == \
+        [False, True, False, True, True, True]

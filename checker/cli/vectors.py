@@ -8,8 +8,9 @@
   (and script) under DIR; one line per file, then ``N passed, M failed``.
 * ``coverage [--json]``: rules and errnos reached by the suite, the rule
   cases, the scripts and the translated selftests, side by side.
-* ``emit-c DIR -o OUT.c``: a self-contained C test (raw bpf(2), rtnetlink)
-  that replays the tcx vectors under DIR on a kernel.
+* ``emit-c DIR -o OUT.c``: a self-contained C test (raw bpf(2), rtnetlink,
+  cgroup v2 directories) that replays the tcx and cgroup vectors under DIR
+  on a kernel.
 
 Exit statuses: 0 done / all passed; 1 a generation error, a kernel
 disagreement or a failed vector; 2 bad arguments, an unusable OUT, an
@@ -139,10 +140,14 @@ def _summary(s, seconds: float) -> str:
     head = (f"{s.dialect}: {len(s.vectors)} vectors, {steps} steps, from {s.candidates} candidates; "
             f"{rules}/{rules} rules")
     if s.pairs is None:
-        tail = "; no z3 encoding: every rule reached in some op"
+        tail = ("; no (rule, op) pair list (" + ("its z3 encoding has no request domain yet"
+                                                  if dialects.get(s.dialect).encoding else "no z3 encoding")
+                + "): every rule reached in some op")
     else:
+        bound = (f"cgroup lists of <= {s.n_max} entries" if dialects.get(s.dialect).target == "cgroup"
+                 else f"hooks of <= {s.n_max} slots")
         tail = (f"; {s.pairs - len(s.unreachable)} of {s.pairs} (rule, op) pairs reached, "
-                f"{len(s.unreachable)} proved unreachable by z3 (hooks of <= {s.n_max} slots)")
+                f"{len(s.unreachable)} proved unreachable by z3 ({bound})")
     return f"{head}{tail} [{seconds:.1f} s]"
 
 
@@ -275,8 +280,9 @@ def cmd_emit_c(args, out=None, err=None) -> int:
     text, n, skipped = emit(args.dir)
     write_atomically(args.output, text)
     if args.output != "-":
-        print(f"wrote {args.output}: {n} vectors" + (f" ({skipped} of dialects no kernel runs as tcx "
-                                                     "left out)" if skipped else ""), file=out)
+        print(f"wrote {args.output}: {n} vectors" + (f" ({skipped} of dialects the C test does not run "
+                                                     "left out: it runs tcx and cgroup)" if skipped else ""),
+              file=out)
     return EXIT_OK
 
 
@@ -304,7 +310,7 @@ def register(sub) -> None:
     c.add_argument("--suite", metavar="DIR", help="the suite (default: vectors/ of this checkout)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_coverage)
-    e = vs.add_parser("emit-c", help="a self-contained C test replaying the tcx vectors under DIR")
+    e = vs.add_parser("emit-c", help="a self-contained C test replaying the tcx and cgroup vectors under DIR")
     e.add_argument("dir", metavar="DIR")
     e.add_argument("-o", "--output", required=True, metavar="OUT.c")
     e.set_defaults(func=cmd_emit_c)

@@ -27,6 +27,9 @@ class Dialect:
     encoding: Optional[str] = None    # module implementing it in checker.smt (None: not encoded)
     kernel: Optional[str] = None      # kernel feature the live backend needs (None: no kernel runs it)
     since: tuple = ()                 # the first kernel release it describes, e.g. (6, 6); () = none
+    # Stable lines that received it later, each from its first release there,
+    # e.g. ((6, 12, 110),): the 6.12 line from 6.12.110.
+    stable: tuple = ()
     # The hook ``mprog dialects diff`` compares this dialect on when the other
     # dialect has no such attach point: (attach point, the request that makes
     # its device, e.g. ("primary", "netkit_add")); None: an attach point both share.
@@ -59,7 +62,10 @@ class Dialect:
         feature): a kernel it describes must run it, any other kernel's
         backend refuses it."""
         version = release_version(release)
-        return bool(self.kernel and self.since and version is not None and version >= self.since)
+        if not (self.kernel and self.since and version is not None):
+            return False
+        return version >= self.since or any(version[:2] == first[:2] and version >= first
+                                            for first in self.stable)
 
     def directive_flags(self, *kinds: str) -> tuple:
         """The flags with which an application implements a program's

@@ -236,6 +236,11 @@ DIALECT = Dialect(
     encoding="checker.smt.cgroup",
     plan="checker.smt.plan_cgroup",
     kernel="cgroup",
+    # The ordering API: 6.17 (bpf-next 9b8367b604c7, 1209339844601; spec/cgroup/README.md).
+    # Debian 6.12.117's changelog lists the same commits under stable 6.12.110
+    # (Debian's 6.12.95 refuses them: mprog matrix shows both).
+    since=(6, 17),
+    stable=((6, 12, 110),),
     target="cgroup",
     spec="spec/cgroup",
 )

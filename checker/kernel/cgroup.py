@@ -13,6 +13,8 @@ programs (the effective lists would include programs outside the run).
 Clean-up: closing the backend closes every link and program fd, then removes
 the cgroups (children first) and the base, also on errors and Ctrl-C (each
 request runs with SIGINT deferred, so a mkdir is never left unrecorded).
+A process killed with SIGKILL cleans up nothing: the next cgroup backend
+opened removes such orphans (sweep_orphans: bases whose pid is gone).
 
 Removing a cgroup releases its BPF state asynchronously in the kernel
 (cgroup_bpf_release() on a workqueue, 14-17 ms here); the model makes it part
@@ -27,6 +29,7 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import re
 import time
 from typing import Callable, Optional
 
@@ -81,6 +84,40 @@ class _Inside:
         if defer is not None:
             defer.__exit__(None, None, None)      # may raise a deferred interrupt
         return False
+
+
+# Names of the private bases (and the probe's directory): the pid of the
+# process that made it comes first, so a base whose process is gone is known
+# to be an orphan (a process killed with SIGKILL could not clean up).
+_BASE_RE = re.compile(r"mprog-(?:probe-)?(\d+)(?:-\d+)?\Z")
+
+
+def sweep_orphans(mount: str) -> list:
+    """Remove the private subtrees of mprog processes that no longer exist
+    (left by SIGKILL, which no clean-up survives): every directory under
+    ``<mount>/mprog-<pid>-<n>`` whose pid is not a running process, deepest
+    first.  Removing a cgroup releases the programs still attached to it;
+    the links died with their process's fds.  Nothing else is touched: a
+    name of another shape, or of a live pid, stays.  Returns the subtrees
+    removed (a directory the kernel refuses to remove stays, e.g. one that
+    holds a task someone moved there)."""
+    removed = []
+    try:
+        names = os.listdir(mount)
+    except OSError:
+        return removed
+    for name in sorted(names):
+        m = _BASE_RE.match(name)
+        if m is None or os.path.exists(f"/proc/{m.group(1)}"):
+            continue
+        base = os.path.join(mount, name)
+        try:
+            for d, _, _ in sorted(os.walk(base), key=lambda t: -t[0].count("/")):
+                os.rmdir(d)
+            removed.append(base)
+        except OSError:
+            continue
+    return removed
 
 
 class CgroupTree:
@@ -208,7 +245,9 @@ class CgroupBackend(KernelBackend):
         return cgroup_available()
 
     def _open_target(self) -> None:
-        tree = CgroupTree(cgroup2_mount(), self._adopt)
+        mount = cgroup2_mount()
+        sweep_orphans(mount)
+        tree = CgroupTree(mount, self._adopt)
         self._ns = tree
         tree.check_ancestors(self._attach_types)
 

@@ -40,9 +40,12 @@ def _write(f, obj: dict) -> None:
 
 
 def outcome_json(o) -> list:
-    """An Outcome as the kernel shows it (checker.diff.observable), in JSON."""
+    """An Outcome as the kernel shows it (checker.diff.observable), in JSON:
+    the errno and what a query wrote back, with the stored flags (rfc) and
+    the attach mode (cgroup)."""
     q = o.query
-    return [o.errno, None if q is None else [q.count, q.revision, list(q.progs), list(q.links)]]
+    return [o.errno, None if q is None else [q.count, q.revision, list(q.progs), list(q.links),
+                                              list(q.flags), q.mode]]
 
 
 def run_file(path: str) -> dict:

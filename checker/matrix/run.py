@@ -147,11 +147,13 @@ class Matrix:
 
 def _outcome(answer: list) -> Outcome:
     errno, q = answer
-    return Outcome(errno, query=None if q is None else QueryResult(q[0], q[1], tuple(q[2]), tuple(q[3])))
+    return Outcome(errno, query=None if q is None else QueryResult(q[0], q[1], tuple(q[2]), tuple(q[3]),
+                                                                   tuple(q[4]), q[5]))
 
 
 def expand(paths: list) -> list:
-    """Files, and the .mprog / .json files under each directory (sorted)."""
+    """Files, and the .mprog / .json files under each directory (sorted),
+    each once."""
     out = []
     for p in paths:
         if os.path.isdir(p):
@@ -159,7 +161,8 @@ def expand(paths: list) -> list:
                 out += sorted(os.path.join(d, n) for n in names if n.endswith((".mprog", ".json")))
         else:
             out.append(p)
-    return [os.path.abspath(p) for p in out]
+    # Once each: a glob and a directory may name the same file.
+    return list(dict.fromkeys(os.path.abspath(p) for p in out))
 
 
 def model_files(paths: list) -> list:

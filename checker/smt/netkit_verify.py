@@ -38,6 +38,7 @@ PRIMARY, PEER, VETH, GONE = "nk0", "nk1", "v0", "gone"
 # delta is decided before mainline's core (the device fetch) or on an empty
 # hook, and the core itself is linux's, proved by linux's classes.
 EQUIVALENCE_BY_EXHAUSTION = True
+MAX_ENTRIES = MPROG_MAX              # --n-max's upper bound (a netkit hook is a bpf_mprog one)
 
 
 def _solver(timeout_s) -> z3.Solver:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Iterator
 
 from .. import dialects
 from ..dialects.linux import LOOPBACK, MPROG_MAX
@@ -70,7 +70,7 @@ class Fixture:
         owned = [i for i, s in enumerate(self.slots) if s[1]]
         where = "+".join(dict.fromkeys("first" if i == 0 else "last" if i == n - 1 else "middle"
                                        for i in owned)) or "none"
-        pins = "+".join(p for p in PINS if any(p in s[2] for s in self.slots)) or "none"
+        pins = "+".join(p for p in PINS + ("PREORDER",) if any(p in s[2] for s in self.slots)) or "none"
         churn = "churn" if any(s.op == "detach" for s in self.steps) else "plain"
         return {"fx.size": self.size, "fx.hook": self.hook, "fx.pins": pins, "fx.links": where,
                 "fx.history": churn}
@@ -143,6 +143,27 @@ class Tcx:
         devs = [LOOPBACK] + sorted({s.dev for s in steps if s.dev and s.dev != LOOPBACK})
         return [Step("query", dev=d, dir=p) for d in devs for p in self.points]
 
+    def site_state(self, world, fx: Fixture):
+        """(slots as (prog, link) in run order, revision) of the fixture's
+        hook in the executor's ``world``; (None, 1) where it is gone."""
+        dev = world.devs.get(fx.dev)
+        hook = dev.hook(fx.point) if dev is not None and dev.present else None
+        if fx.hook == "gone":
+            return None, 1
+        got = tuple((s[0], s[1]) for s in hook.slots) if hook is not None else ()
+        return got, (hook.revision if hook is not None else 1)
+
+    def query_step(self, fx: Fixture) -> Step:
+        """A query of the fixture's hook (its state before the request)."""
+        return Step("query", dev=fx.dev, dir=fx.point)
+
+    def hook_text(self, fx: Fixture, slots: str) -> str:
+        """The fixture's hook in a vector's description."""
+        return {"nobundle": "no bundle yet", "clsact": "empty, held by a clsact qdisc",
+                "plain": f"[{slots}]", "plain-clsact": f"[{slots}], clsact qdisc",
+                "gone": f"[{slots}] before the device was deleted",
+                "netkit-empty": "empty (a netkit bundle exists from the pair's creation)"}[fx.hook]
+
     # -- objects ------------------------------------------------------------
 
     def objects(self, point: str) -> dict:
@@ -160,6 +181,11 @@ class Tcx:
             "l10": (Step("load", prog="p10"), Step("link_create", link="l10", prog="p10", **at),
                     Step("close", link="l10")),
         }
+
+    # link_update: the programs of another type (or attach type) a request
+    # may name, and flags beside the pins and stray bits the link's mask rejects.
+    FOREIGN = ("p5",)
+    LINK_UPDATE_FLAGS = ()
 
     ROLE = {"p4": "free", "p5": "xdp", "p6": "closed-held", "p7": "closed", "l8": "other-link",
             "l9": "defunct-link", "l10": "closed-link"}
@@ -424,7 +450,7 @@ class Tcx:
         own.update({"l8": "p8", "l9": "p9", "l10": "p10"})
         links = list(fx.links) + ["l8", "l9", "l10", "p4", ZERO, RAW_FD]
         flag_sets = [(), ("REPLACE",), ("BEFORE",), ("ID",)] + [(p,) for p in self.pins] + \
-                    [(self.stray[0],), ("REPLACE", self.stray[0])]
+            list(self.LINK_UPDATE_FLAGS) + [(self.stray[0],), ("REPLACE", self.stray[0])]
 
         def c(link, new, flags=(), old=None):
             mine = own.get(link) if isinstance(link, str) else None
@@ -434,7 +460,8 @@ class Tcx:
 
         for link in links:
             mine = own.get(link) if isinstance(link, str) else None
-            news = ["p4"] + self._in_hook(fx)[:1] + ([mine] if mine else []) + ["p5", "p7", "l8", ZERO, RAW_FD]
+            news = ["p4"] + self._in_hook(fx)[:1] + ([mine] if mine else []) + list(self.FOREIGN) + \
+                ["p7", "l8", ZERO, RAW_FD]
             olds = [None] + ([mine] if mine else []) + ["p4", "p7", "l8", ZERO]
             for new in news:                                    # the new program
                 yield c(link, new)
@@ -570,14 +597,3 @@ class Netkit(Tcx):
             for mode in (None, "l2", "l3"):
                 yield self._cand(fx, Step("netkit_add", dev="nk2", peer="nk3", mode=mode), dev=f"new-{mode or 'default'}")
             yield self._cand(fx, Step("netkit_add", dev=LOOPBACK, peer="nk3"), dev="lo")
-
-
-def family(dialect: str) -> Optional[Tcx]:
-    """The scenario family that can set up ``dialect``'s requests, or None:
-    the first of the families (most specific first) that applies to the
-    dialect's record."""
-    d = dialects.get(dialect)
-    for fam in (Netkit, Tcx):
-        if fam.applies(d):
-            return fam(dialect)
-    return None

@@ -28,7 +28,8 @@ from ..syntax.render import render_step
 from ..syntax.validate import Validator
 from ..syntax.vectors import dumps_vector, with_expectations
 from . import reach
-from .family import Fixture, Tcx, family
+from .families import family
+from .family import Fixture, Tcx
 from .reach import encoded_pairs
 from .select import Run, dims_of, select, used_dims
 
@@ -89,6 +90,8 @@ def _tag(run: Run, dims: dict, sel) -> list:
             continue
         elif dim in ("prog", "link", "old", "replace", "dev", "relpos", "pins", "links"):
             v = f"{dim}-{v}"
+        elif dim == "mode":
+            v = f"mode-{v}"
         elif dim == "rev":
             v = f"rev-{v}"
         elif dim == "stray":
@@ -114,14 +117,16 @@ def _build(fam: Tcx, run: Run) -> list:
     steps = list(fx.steps)
     for name in c.objects:
         steps += objs[name]
-    if fx.hook != "gone":
-        steps.append(Step("query", dev=fx.dev, dir=fx.point))
+    if fx.hook not in ("gone", "removed"):
+        steps.append(fam.query_step(fx))
     target = len(steps)
     steps.append(c.step)
     return steps, target
 
 
 def _mirror_step(s: Step, swap: dict) -> Step:
+    if s.expected_attach_type is not None:      # (cgroup: a program loaded for the swapped point)
+        s = replace(s, expected_attach_type=swap.get(s.expected_attach_type, s.expected_attach_type))
     return replace(s, dir=swap.get(s.dir, s.dir)) if s.dir is not None else s
 
 
@@ -134,10 +139,7 @@ def _describe(fam: Tcx, fx: Fixture, rule: str, op: str, errno: str, target: Ste
         shown = fx.slots
         slots = (" ".join(p + (f"@{l}" if l else "") for p, l, _ in shown[:2]) + f" ... ({len(shown)} slots) "
                  + " ".join(p + (f"@{l}" if l else "") for p, l, _ in shown[-2:]))
-    hook = {"nobundle": "no bundle yet", "clsact": "empty, held by a clsact qdisc",
-            "plain": f"[{slots}]", "plain-clsact": f"[{slots}], clsact qdisc",
-            "gone": f"[{slots}] before the device was deleted",
-            "netkit-empty": "empty (a netkit bundle exists from the pair's creation)"}[fx.hook]
+    hook = fam.hook_text(fx, slots)
     return (f"Rule {rule} ({errno}) decides {op} here ({chapter}). The hook: {fx.dev} {dir}, {hook}. "
             f"The request under test: {render_step(replace(target, expect=None))}.")
 
@@ -302,6 +304,7 @@ def manifest(suites: list) -> dict:
             "candidates": s.candidates, "largest_hook": s.n_max,
             "pairs": ({"encoding": d.encoding, "total": s.pairs, "reached": s.pairs - len(s.unreachable)}
                       if s.pairs is not None else None),
+            "kernel_confirmation": confirmation_note(d),
             "rules": rules,
             "unreachable": s.unreachable,
             "errnos": dict(sorted(errnos.items())),
@@ -310,6 +313,20 @@ def manifest(suites: list) -> dict:
                       for v in s.vectors},
         }
     return out
+
+
+def confirmation_note(d) -> str:
+    """Whether and where the vectors of dialect ``d`` are replayed on a
+    kernel (the same words on every machine: the manifest does not depend
+    on the kernel that generated it)."""
+    if d.kernel is None:
+        return "none: model only, no kernel implements this dialect"
+    return (f"replayed on the running kernel (kernel backend {d.kernel}) by `mprog vectors generate` "
+            f"before anything is written, only where that kernel implements the dialect ({d.kernels}); "
+            f"a disagreement stops generation. Where the running kernel does not, the generator says so "
+            f"(`kernel: {d.name}: not replayed (<reason>)`) and the expectations are the executor's "
+            f"alone: replay them on such a kernel with `mprog vectors replay DIR --backend kernel` "
+            f"or in a guest with `mprog matrix`")
 
 
 def files(suites: list, schema_text: str, readme_text: str) -> dict:
@@ -332,7 +349,8 @@ def readme(suites: list) -> str:
         f"| `{s.dialect}` | {len(s.vectors)} | {sum(len(v.script.steps) for v in s.vectors)} | "
         f"{len(dialects.get(s.dialect).rules)} | "
         + (f"{s.pairs - len(s.unreachable)} of {s.pairs} ({len(s.unreachable)} proved unreachable)"
-           if s.pairs is not None else "no z3 encoding") + " | "
+           if s.pairs is not None else "no pair list (the z3 encoding has no request domain yet)"
+           if dialects.get(s.dialect).encoding else "no z3 encoding") + " | "
         + (dialects.get(s.dialect).kernel or "model only") + " |"
         for s in suites)
     return f"""# bpf_mprog conformance vectors
@@ -358,11 +376,18 @@ the vectors that target it (per op), lists the (rule, op) pairs z3 proves
 unreachable with the unsat core, and counts the errnos.
 
 Conventions: devices are `lo` (the namespace's loopback, never added or
-deleted) and `veth0` (a veth pair, added by the vector); a `prog` or `link`
+deleted), `veth0` (a veth pair, added by the vector) and, in netkit
+vectors, the pair `nk1` (primary) / `nk0` (peer).  cgroup vectors name
+cgroups (`cg`, its parent `top`, its children `sub` and `rm`) that a
+reader creates as directories of a private cgroup v2 subtree, in the order
+of the `cgroup_add` steps, and removes at the end; their programs are
+`cgroup_sockopt` programs loaded for the list's attach point (the
+`expected_attach_type` of the load step).  A `prog` or `link`
 given as a number is a raw value: 0 is a file that is not a BPF object,
 any other number an fd that is not open (or an id that names nothing).
-Programs are `sched_cls` unless a `type` says otherwise; their code does not
-matter (`r0 = 0; exit`).  A query without `count` passes an array of 64.
+Programs are `sched_cls` (`cgroup_skb` in cgroup) unless a `type` says
+otherwise; their code does not matter (`r0 = 0; exit`).  A query without
+`count` passes an array of 64 (4096 in cgroup: room for an effective order).
 
 Run them: `mprog vectors replay DIR [--backend kernel]` (Python), the
 pytest plugin of mprog-checker, a C file from `mprog vectors emit-c`, or a

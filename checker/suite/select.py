@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import heapq
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..exec import Executor
 from ..model import OK, UNDEFINED, Outcome
@@ -88,6 +88,7 @@ def _dims(fam: Tcx) -> dict:
         "dev": (("dev",), lambda c: c.part("dev")),
         "type": (("type",), lambda c: c.part("type")),
         "target": (("target",), lambda c: c.part("target")),
+        "mode": (("mode",), lambda c: c.part("mode")),
     }
 
 
@@ -111,14 +112,10 @@ def build_fixture(fam: Tcx, fx: Fixture):
     for s in fx.steps:
         if ex.apply(s).errno != OK:
             return None
-    dev = ex.world.devs.get(fx.dev)
-    hook = dev.hook(fx.point) if dev is not None and dev.present else None
-    if fx.hook != "gone":
-        got = tuple((s[0], s[1]) for s in hook.slots) if hook is not None else ()
-        if got != tuple((p, l) for p, l, _ in fx.slots):
-            return None
-    rev = hook.revision if hook is not None else 1
-    return Fixture(**{**fx.__dict__, "rev": rev}), ex.world
+    got, rev = fam.site_state(ex.world, fx)
+    if got is not None and got != tuple((p, l) for p, l, _ in fx.slots):
+        return None
+    return replace(fx, rev=rev), ex.world
 
 
 def run_candidates(fam: Tcx, built_out: list = None) -> list[Run]:
@@ -220,8 +217,9 @@ def acts_on_site(c: Candidate) -> bool:
     """Whether the request acts on the fixture's hook (its attach point, or a
     link or program on it), not on a parked object elsewhere."""
     s, fx = c.step, c.fixture
-    if s.dev is not None:
-        return (s.dev, s.dir) == (fx.dev, fx.point)
+    site = s.dev if s.dev is not None else s.cgroup
+    if site is not None:
+        return (site, s.dir) == (fx.dev, fx.point)
     ref = s.link if s.link is not None else s.prog
     return isinstance(ref, str) and (ref in fx.links or ref in fx.progs)
 

@@ -24,3 +24,10 @@ def _record_what_the_run_creates():
     from created import record
     with record() as created:
         yield created
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """test_zz_nothing_left.py runs after every other test of the session
+    (also those outside tests/kernel that verify on the kernel, e.g. plans)."""
+    last = [i for i in items if i.path.name == "test_zz_nothing_left.py"]
+    items[:] = [i for i in items if i.path.name != "test_zz_nothing_left.py"] + last

@@ -174,6 +174,46 @@ def test_ctrl_c_removes_the_subtree(tmp_path):
     assert not any(d.startswith(prefix) for d in os.listdir(mount))
 
 
+def test_sigkill_leaves_an_orphan_the_next_backend_removes(tmp_path):
+    """SIGKILL leaves the subtree (with programs attached and a child
+    cgroup); the next cgroup backend removes it, because its pid is gone, and
+    leaves alone a base whose process lives and any name of another shape."""
+    script = tmp_path / "long.mprog"
+    lines = ["dialect cgroup", "cgroup_add a", "cgroup_add b parent a", "load p", "load q",
+             "attach p b cgroup_inet_egress flags=ALLOW_MULTI", "link_create l q a cgroup_inet_egress"]
+    lines += ["query a cgroup_inet_egress"] * 200000
+    script.write_text("\n".join(lines) + "\n")
+    mount = cgroup2_mount()
+    p = subprocess.Popen([sys.executable, "-c", CLI, "run", "--backend", "kernel", str(script)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    prefix = f"mprog-{p.pid}-"
+    deadline = time.monotonic() + 30
+    base = None
+    while time.monotonic() < deadline:
+        bases = [d for d in os.listdir(mount) if d.startswith(prefix)]
+        if bases and os.path.isdir(os.path.join(mount, bases[0], "cg-a", "cg-b")):
+            base = os.path.join(mount, bases[0])
+            break
+        time.sleep(0.05)
+    assert base is not None
+    time.sleep(0.5)
+    p.kill()
+    p.wait(timeout=30)
+    assert os.path.isdir(base)                       # nothing could clean up
+    alive = os.path.join(mount, f"mprog-{os.getpid()}-999999")
+    other = os.path.join(mount, f"mprog-x{p.pid}")
+    os.mkdir(alive)
+    os.mkdir(other)
+    try:
+        with CgroupBackend("cgroup"):
+            pass
+        assert not os.path.exists(base)
+        assert os.path.isdir(alive) and os.path.isdir(other)
+    finally:
+        os.rmdir(alive)
+        os.rmdir(other)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_fuzz_stops_cleanly_on_a_signal(sig, tmp_path):
     """mprog fuzz --dialect cgroup stopped by SIGINT / SIGTERM mid-campaign:
@@ -275,3 +315,25 @@ def test_plan_from_a_live_cgroup_is_read_only_and_replays_on_the_kernel():
                for l in lines)
     assert "# verified on the kernel backend: final [mon lb fw policer] rev 7" in lines
     assert any(l.startswith("#   lb = prog id ") and ", owned by link" in l for l in lines)
+
+
+def test_requests_are_recorded_at_the_source():
+    """test_zz_nothing_left.py relies on created.py's record of every bpf(2)
+    attach, detach and link create and every cgroup directory made or
+    removed: each request of a backend is recorded with its cgroup's path."""
+    from created import Created
+    n = len(Created.cgroup_requests)
+    with CgroupBackend("cgroup") as kb:
+        base = kb._ns.base
+        do(kb, "cgroup_add", cgroup="a")
+        do(kb, "load", prog="p")
+        do(kb, "attach", prog="p", flags=("ALLOW_MULTI",), **EG)
+        do(kb, "link_create", link="l", prog="p", **EG)
+        do(kb, "detach", prog="p", **EG)
+        do(kb, "cgroup_del", cgroup="a")
+        do(kb, "attach", "ENOENT", prog="p", **EG)          # the removed cgroup's fd
+    a = os.path.join(base, "cg-a")
+    assert Created.cgroup_requests[n:] == [(bpf.BPF_PROG_ATTACH, a), (bpf.BPF_LINK_CREATE, a),
+                                           (bpf.BPF_PROG_DETACH, a), (bpf.BPF_PROG_ATTACH, a)]
+    assert base in Created.cgroups_made and a in Created.cgroups_made
+    assert a in Created.cgroups_removed and base in Created.cgroups_removed

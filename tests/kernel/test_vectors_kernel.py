@@ -5,6 +5,7 @@ planted wrong expectation makes the C test report it and exit non-zero."""
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import shutil
 import subprocess
@@ -21,13 +22,23 @@ REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 SUITE = REPO / "vectors"
 MANIFEST = json.loads((SUITE / "manifest.json").read_text())
 KERNEL_DIALECTS = [n for n in MANIFEST["dialects"] if dialects.get(n).kernel == "tcx"]
+# The dialects the emitted C test runs (tcx and cgroup), and those the
+# Python kernel backend replays here.
+C_DIALECTS = [n for n in MANIFEST["dialects"] if dialects.get(n).kernel in ("tcx", "cgroup")]
 GCC = shutil.which("gcc")
 
 pytestmark = pytest.mark.skipif(kernel_available() is not None, reason=str(kernel_available()))
 
 
-@pytest.mark.parametrize("name", KERNEL_DIALECTS)
+def _kernel_reason(name: str):
+    from checker.suite.confirm import kernel_reason
+    return kernel_reason(name)
+
+
+@pytest.mark.parametrize("name", C_DIALECTS)
 def test_the_suite_replays_100_percent_on_the_kernel(name, expedited_rcu):
+    if _kernel_reason(name) is not None:
+        pytest.skip(_kernel_reason(name))
     results = list(replay(str(SUITE / name), "kernel"))
     bad = [(r.path, r.lines[:4]) for r in results if r.status != "passed"]
     assert bad == []
@@ -46,9 +57,11 @@ def _compile(c_text: str, tmp_path) -> pathlib.Path:
 
 
 def test_emitted_c_compiles_with_wall_werror_and_passes_on_the_kernel(tmp_path, expedited_rcu):
+    if _kernel_reason("cgroup") is not None:
+        pytest.skip(_kernel_reason("cgroup"))
     text, n, left_out = emit(str(SUITE))
-    assert n == sum(MANIFEST["dialects"][k]["vectors"] for k in KERNEL_DIALECTS)
-    assert left_out == sum(d["vectors"] for k, d in MANIFEST["dialects"].items() if k not in KERNEL_DIALECTS)
+    assert n == sum(MANIFEST["dialects"][k]["vectors"] for k in C_DIALECTS)
+    assert left_out == sum(d["vectors"] for k, d in MANIFEST["dialects"].items() if k not in C_DIALECTS)
     exe = _compile(text, tmp_path)
     p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=1200)
     lines = p.stdout.splitlines()
@@ -58,6 +71,47 @@ def test_emitted_c_compiles_with_wall_werror_and_passes_on_the_kernel(tmp_path, 
     # A filter runs only the matching vectors.
     p = subprocess.run([str(exe), "linux/dev_del/"], capture_output=True, text=True, timeout=120)
     assert p.stdout.splitlines()[-1] == f"{len(list((SUITE / 'linux' / 'dev_del').glob('*.json')))} passed, 0 failed"
+    # Nothing of the cgroup vectors is left in the cgroup2 mount.
+    from checker.kernel.cgroup import cgroup2_mount
+    assert not [p for p in os.listdir(cgroup2_mount()) if p.startswith("mprog-c-")]
+
+
+def test_emitted_c_reports_planted_wrong_cgroup_expectations(tmp_path):
+    """An owner, a mode and an errno the kernel does not answer."""
+    if _kernel_reason("cgroup") is not None:
+        pytest.skip(_kernel_reason("cgroup"))
+    d = tmp_path / "v"
+    d.mkdir()
+    src = next(p for p in sorted((SUITE / "cgroup" / "link_create").glob("attach-insert.*.json"))
+               if any(s["op"] == "query" and None in s["expect"].get("links", [None])
+                      and any(s["expect"].get("links", [])) for s in json.loads(p.read_text())["steps"]))
+    shutil.copy(src, d / "a.json")
+    doc = json.loads(src.read_text())
+    qi = max(i for i, s in enumerate(doc["steps"]) if s["op"] == "query" and any(s["expect"].get("links", [])))
+    links = doc["steps"][qi]["expect"]["links"]
+    j = next(k for k, l in enumerate(links) if l is not None)
+    links[j] = None                                            # a link's entry as a prog-API one
+    (d / "b.json").write_text(json.dumps(doc))
+    doc = json.loads(src.read_text())
+    doc["steps"][qi]["expect"]["mode"] = "override"            # wrong mode (the list is multi)
+    (d / "c.json").write_text(json.dumps(doc))
+    doc = json.loads(src.read_text())
+    ai = next(i for i, s in enumerate(doc["steps"]) if s["op"] == "cgroup_add")
+    doc["steps"][ai]["expect"]["errno"] = "EEXIST"             # wrong errno
+    (d / "e.json").write_text(json.dumps(doc))
+    text, n, _ = emit(str(d))
+    exe = _compile(text, tmp_path)
+    p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)
+    out = p.stdout
+    assert p.returncode == 1, out
+    assert "ok   a.json" in out
+    assert f"FAIL b.json: step {qi}: query " in out and f"  entry {j}: expected " in out \
+        and "owned by the prog API" in out.split("FAIL b.json")[1]
+    assert f"FAIL c.json: step {qi}: query " in out and "  mode: expected 1, got 2" in out
+    assert f"FAIL e.json: step {ai}: cgroup_add " in out and "  errno: expected EEXIST, got ok" in out
+    assert out.splitlines()[-1] == "1 passed, 3 failed"
+    from checker.kernel.cgroup import cgroup2_mount
+    assert not [p for p in os.listdir(cgroup2_mount()) if p.startswith("mprog-c-")]
 
 
 def test_emitted_c_reports_a_planted_wrong_expectation(tmp_path, expedited_rcu):

@@ -50,6 +50,7 @@ def test_verify_cli_takes_the_cgroup_bound(capsys, monkeypatch):
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "mprog verify (cgroup)" in out and "sampled   classes:cgroup_del:" in out
+    assert "of the proved are sampled: the encoding is proved total" in out
     assert main(["verify", "--dialect", "cgroup", "--n-max", "65"]) == 2
     assert "--n-max: must be from 0 to 64, not 65" in capsys.readouterr().err
 
