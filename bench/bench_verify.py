@@ -1,25 +1,33 @@
-"""``mprog verify`` cost: equivalence time against the hook bound N, and the
-BMC depth each invariant reaches within a wall-clock budget.
+"""``mprog verify`` cost, each figure as a ratio against a baseline measured
+in the same run: the proofs' old path (a fresh solver per class, per
+invariant, one z3 check per exhaustive case) against the shared, incremental
+and batched path ``mprog verify`` runs now, and the growth with the hook
+bound N against the N = 4 run.
 
-Prints numbers; asserts nothing.  The baseline is the N = 4 equivalence run
-of the same process: the other rows are reported as a ratio to it, so the
-growth with N is readable on any machine.
+Prints numbers; asserts nothing.  Every row gives wall seconds, CPU seconds
+(user + sys of this process: z3 runs in it) and the 1-minute load average,
+since the machine is shared.
 
-BMC depth in a budget: for each invariant, depths d = 1, 2, ... are checked
-in order, each in a fresh solver (one solver per check) whose timeout is
-what is left of the invariant's budget; the depth reported is the deepest d
-whose check came back unsat (no counterexample with d requests) before the
-budget ran out.  The universe is the one ``mprog verify`` uses: 4 programs,
-2 links, one hook.
+Rows:
 
-    python bench/bench_verify.py                  # N = 4, 8, 16, 32; 60 s per invariant
-    python bench/bench_verify.py --n 4 8 63       # N = 63 alone takes ~7 min on 2 cores
-    python bench/bench_verify.py --budget 10 --invariants INV-REV INV-MAX
-    python bench/bench_verify.py --dialect rfc    # the rfc encoding and its invariants
+* equivalence at each ``--n`` (new path), as a multiple of the first N;
+  at each ``--compare`` N also the old path (``shared=False``) and old/new;
+* invariants: BMC of every invariant to ``--depth`` the old way (a fresh
+  solver per invariant with the whole tracked unrolling, one check per
+  depth) against ``check_invariants(--depth)`` (one incremental solver,
+  lemmas, plus the induction steps, which the old row leaves out);
+* exhaustive: cases/s of one z3 check per case against the batched mode
+  on ``--exhaustive-ops`` at N = 1, then the batched mode alone over every
+  op at ``--exhaustive-n`` with the full alphabet.
+
+    python bench/bench_verify.py                          # ~10 min on a loaded 2-core machine
+    python bench/bench_verify.py --n 4 63 --compare 4 16  # the N = 63 row
+    python bench/bench_verify.py --dialect rfc            # the rfc encoding and its invariants
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,73 +39,103 @@ import z3  # noqa: E402
 from checker import dialects  # noqa: E402
 from checker.smt import encoding, invariant_table, verify_equivalence  # noqa: E402
 from checker.smt import bmc  # noqa: E402
+from checker.smt.equiv import ALPHABET, default_alphabet, verify_exhaustive  # noqa: E402
 
 
-def equivalence_row(n: int, dialect: str = "linux") -> tuple[float, dict]:
-    t0 = time.perf_counter()
-    reports = verify_equivalence(n, dialect=dialect)
-    dt = time.perf_counter() - t0
-    tally: dict[str, int] = {}
+def measured(fn):
+    """(result, wall s, cpu s, load average at the end)."""
+    c0, t0 = os.times(), time.perf_counter()
+    out = fn()
+    c1 = os.times()
+    return out, time.perf_counter() - t0, (c1.user - c0.user) + (c1.system - c0.system), os.getloadavg()[0]
+
+
+def fmt(wall: float, cpu: float, load: float) -> str:
+    return f"{wall:8.1f} s wall {cpu:8.1f} s cpu  load {load:4.1f}"
+
+
+def tally(reports) -> str:
+    t: dict = {}
     for r in reports:
-        tally[r.status] = tally.get(r.status, 0) + 1
-    return dt, tally
+        t[r.status] = t.get(r.status, 0) + 1
+    return ", ".join(f"{k} {v}" for k, v in sorted(t.items()))
 
 
-def depth_in_budget(inv: str, budget: float, max_depth: int, dialect: str = "linux") -> tuple[int, str, float]:
-    """Deepest d (checked at d only; shallower depths were checked before it)."""
-    t0 = time.perf_counter()
-    reached, note = 0, "budget"
-    for d in range(1, max_depth + 1):
-        left = budget - (time.perf_counter() - t0)
-        if left <= 0.5:
-            break
-        u = bmc.Unrolling(d, E=encoding(dialect))
-        sv = u.bmc_solver(left)
-        # a state invariant is checked on the state after d requests, a step
-        # invariant on the d-th request (index d - 1)
-        k = d if inv in bmc.STATE_INVS else d - 1
-        sv.s.add(z3.Not(bmc.prop(u, inv, k)))
-        res = sv.s.check()
-        if res == z3.unsat:
-            reached = d
-            continue
-        note = "VIOLATED" if res == z3.sat else "budget"
-        break
-    else:
-        note = f"--max-depth {max_depth}"
-    return reached, note, time.perf_counter() - t0
+def old_bmc(depth: int, dialect: str, invs) -> dict:
+    """The BMC as it was: per invariant a fresh solver holding the whole
+    tracked unrolling, one push/check/pop per depth."""
+    u, out = bmc.Unrolling(depth, E=encoding(dialect)), {}
+    for inv in invs:
+        sv = u.bmc_solver(None)
+        off = 0 if inv in bmc.STATE_INVS else 1
+        out[inv] = "proved"
+        for k in range(depth + 1 - off):
+            sv.s.push()
+            sv.s.add(z3.Not(bmc.prop(u, inv, k)))
+            res = sv.s.check()
+            sv.s.pop()
+            if res != z3.unsat:
+                out[inv] = "violated" if res == z3.sat else "unknown"
+                break
+    return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, nargs="*", default=[4, 8, 16, 32],
-                    help="hook bounds for the equivalence rows (default 4 8 16 32)")
-    ap.add_argument("--budget", type=float, default=60.0, help="seconds per invariant (default 60)")
-    ap.add_argument("--max-depth", type=int, default=40)
+    ap.add_argument("--n", type=int, nargs="*", default=[4, 16], help="hook bounds, new path (default 4 16)")
+    ap.add_argument("--compare", type=int, nargs="*", default=[4], help="bounds also run the old way (default 4)")
+    ap.add_argument("--depth", type=int, default=5, help="BMC depth of the old-vs-new invariant rows (default 5)")
+    ap.add_argument("--exhaustive-ops", nargs="*", default=["detach", "link_detach", "close", "query"])
+    ap.add_argument("--exhaustive-n", type=int, default=2, help="-1: skip the full exhaustive row")
     ap.add_argument("--dialect", default="linux", choices=sorted(dialects.names()))
-    ap.add_argument("--invariants", nargs="*", default=None,
-                    help="invariant IDs (default: every invariant of the dialect)")
     args = ap.parse_args(argv)
-    table = invariant_table(args.dialect)
-    # INV-NO-LOCKOUT is one request over every hook (no BMC depth)
-    invs = [i for i in (args.invariants if args.invariants is not None else table) if i != "INV-NO-LOCKOUT"]
-    unknown = [i for i in invs if i not in table]
-    if unknown:
-        ap.error(f"unknown invariants for {args.dialect}: {', '.join(unknown)} (known: {', '.join(table)})")
+    d = args.dialect
+    print(f"z3 {z3.get_version_string()}, dialect {d}, {os.cpu_count()} cpus")
 
-    print(f"z3 {z3.get_version_string()}, dialect {args.dialect}")
-    print("equivalence (mprog verify --only equivalence), one N per row:")
+    print("\nequivalence (mprog verify --only equivalence), one N per row:")
     base = None
     for n in args.n:
-        dt, tally = equivalence_row(n, args.dialect)
-        base = base or dt
-        print(f"  N={n:<3} {dt:8.1f} s  x{dt / base:5.2f} of the first row   "
-              + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
+        rs, wall, cpu, load = measured(lambda: verify_equivalence(n, dialect=d))
+        base = base or wall
+        print(f"  N={n:<3} new {fmt(wall, cpu, load)}  x{wall / base:5.2f} of N={args.n[0]}   {tally(rs)}")
+        if n in args.compare:
+            rs0, wall0, cpu0, load0 = measured(lambda: verify_equivalence(n, dialect=d, shared=False))
+            same = [(r.case, r.status) for r in rs0] == [(r.case, r.status) for r in rs]
+            print(f"  N={n:<3} old {fmt(wall0, cpu0, load0)}  old/new wall x{wall0 / wall:.2f}, "
+                  f"cpu x{cpu0 / cpu:.2f}; same verdicts: {same}")
+
+    invs = [i for i in invariant_table(d) if i != "INV-NO-LOCKOUT"]
     if invs:
-        print(f"\nBMC depth reached in {args.budget:.0f} s per invariant (4 programs, 2 links):")
-    for inv in invs:
-        d, note, dt = depth_in_budget(inv, args.budget, args.max_depth, args.dialect)
-        print(f"  {inv:<15} depth {d:<3} ({dt:5.1f} s; stopped by {note})")
+        print(f"\ninvariants, BMC to depth {args.depth} (4 programs, 2 links):")
+        old, wall0, cpu0, load0 = measured(lambda: old_bmc(args.depth, d, invs))
+        print(f"  old BMC only            {fmt(wall0, cpu0, load0)}   " +
+              ", ".join(f"{s} {sum(v == s for v in old.values())}" for s in sorted(set(old.values()))))
+        rs, wall, cpu, load = measured(lambda: bmc.check_invariants(args.depth, dialect=d))
+        bmc_s = sum(r.seconds for r in rs if r.op == "bmc")
+        print(f"  new BMC + induction     {fmt(wall, cpu, load)}   {tally(rs)}; its BMC part {bmc_s:.1f} s: "
+              f"old/new BMC wall x{wall0 / bmc_s:.1f}")
+
+    if not dialects.get(d).encoding or getattr(encoding(d), "PROOFS", None):
+        return 0
+    print("\nexhaustive (every state and request of the alphabet):")
+    ops = tuple(args.exhaustive_ops)
+    rows = {}
+    for batch in (False, True):
+        rs, wall, cpu, load = measured(lambda: verify_exhaustive(1, ops=ops, dialect=d, batch=batch))
+        cases = sum(r.reps for r in rs)
+        rows[batch] = cases / wall
+        print(f"  N=1 {'batched' if batch else 'per case'} {','.join(ops)}: {cases} cases {fmt(wall, cpu, load)} "
+              f"{cases / wall:8.0f} cases/s  {tally(rs)}")
+    print(f"  batched/per-case cases/s x{rows[True] / rows[False]:.1f}")
+    if args.exhaustive_n >= 0:
+        k = args.exhaustive_n
+        a = ALPHABET if d == "linux" else default_alphabet(d, 0)
+        rs, wall, cpu, load = measured(lambda: verify_exhaustive(k, dialect=d, alphabet=a))
+        cases = sum(r.reps for r in rs)
+        print(f"  N={k} batched, every op, full alphabet: {cases} cases {fmt(wall, cpu, load)} "
+              f"{cases / wall:8.0f} cases/s  {tally(rs)}")
+        for r in rs:
+            print(f"    {r.line()}")
     return 0
 
 

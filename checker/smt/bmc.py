@@ -148,8 +148,10 @@ class Unrolling:
         self.reqs = [E.Req(k) for k in range(depth)]
         self.ops = [z3.Int(names.req(k, "op")) for k in range(depth)]
         self.tracked, self.plain = [], []
+        self._ends = [(0, 0)]             # (len(tracked), len(plain)) after each request
         for k in range(depth):
             self._step(k)
+            self._ends.append((len(self.tracked), len(self.plain)))
 
     def bmc_solver(self, timeout_s) -> _Solver:
         """A fresh solver with the transition relation (tracked under rule
@@ -159,6 +161,12 @@ class Unrolling:
         sv.s.add(self.step_facts())
         sv.s.add(self.init())
         return sv
+
+    def step_exprs(self, k: int) -> list:
+        """Request k's transition constraints, untracked (a check that reads
+        no unsat core needs no tracking literals)."""
+        (t0, p0), (t1, p1) = self._ends[k], self._ends[k + 1]
+        return [t.expr for t in self.tracked[t0:t1]] + self.plain[p0:p1]
 
     # -- state predicates -----------------------------------------------------
     def state_ok(self, w: World) -> list:
@@ -492,60 +500,129 @@ STATE_INVS = ("INV-NODUP", "INV-MAX", "INV-LINK", "RFC-FIRST", "RFC-LAST", "RFC-
               "RFC-STAYS-FIRST", "STAYS-FIRST")
 
 
+class _Checks:
+    """One solver for many checks over the same constraints: each check's
+    own goal is asserted under a fresh literal and checked as an assumption,
+    so z3 internalizes the transition relation once and keeps what it
+    learned about it from check to check (the goals of other checks stay
+    switched off)."""
+
+    def __init__(self, sv: _Solver, timeout_s):
+        self.sv, self.timeout_s, self.n = sv, timeout_s, 0
+
+    def check(self, goal) -> z3.CheckSatResult:
+        self.n += 1
+        a = z3.Bool(f"check#{self.n}")
+        self.sv.s.add(z3.Implies(a, goal))
+        self.sv.arm(self.timeout_s)
+        return self.sv.s.check(a)
+
+
+class _Bmc:
+    """Incremental BMC from the initial state, shared by every property:
+    depth by depth, request k's transition joins the solver just before the
+    properties are checked at depth k + 1, and the counterexample of the
+    first failing depth is kept per property."""
+
+    def __init__(self, u: "Unrolling", timeout_s):
+        self.u = u
+        sv = _Solver(timeout_s)
+        sv.s.add(u.init())
+        self.checks = _Checks(sv, timeout_s)
+        self.steps = 0                   # requests whose transition is asserted
+
+    def upto(self, k: int) -> None:
+        while self.steps < k:
+            self.checks.sv.s.add(self.u.step_exprs(self.steps))
+            self.steps += 1
+
+    def run(self, invs: dict, timeout_s) -> dict:
+        """``invs``: property -> counterexample title.  Returns property ->
+        (status, detail, script, seconds)."""
+        u, out = self.u, {}
+        live = dict.fromkeys(invs, 0.0)          # property -> seconds so far
+        reached = dict.fromkeys(invs, 0)
+        for d in range(u.depth + 1):
+            for inv in [i for i in invs if i in live]:
+                off = 0 if inv in STATE_INVS else 1
+                # a state invariant is checked on the state after d requests,
+                # a step invariant on request d - 1: d requests in all
+                if d < off:
+                    continue
+                t0 = time.perf_counter()
+                self.upto(d)
+                res = self.checks.check(z3.Not(prop(u, inv, d - off)))
+                if res == z3.sat:
+                    script = u.script(self.checks.sv.s.model(), d, invs[inv])
+                    out[inv] = ("violated", f"counterexample with {d} requests", script)
+                elif res == z3.unknown:
+                    out[inv] = ("unknown", f"proved to depth {reached[inv]}; depth {d}: "
+                                           f"{self.checks.sv.s.reason_unknown()}", "")
+                else:
+                    reached[inv] = d
+                live[inv] += time.perf_counter() - t0
+                if inv in out:
+                    out[inv] += (live.pop(inv),)
+            # What depth d just established is a fact about every run of d
+            # requests: later depths get it as a lemma instead of deriving
+            # it again (sound: each was checked unsat above, in this solver)
+            for inv in live:
+                off = 0 if inv in STATE_INVS else 1
+                if d >= off and reached[inv] == d:
+                    self.checks.sv.s.add(prop(u, inv, d - off))
+        for inv, dt in live.items():
+            out[inv] = ("proved", f"bmc depth {u.depth}", "", dt)
+        return out
+
+
 def _bmc(inv: str, u: "Unrolling", timeout_s, title: str) -> tuple:
     """BMC of ``inv`` from the initial state to u.depth requests: (status,
     detail, counterexample script)."""
-    sv = u.bmc_solver(timeout_s)
-    # a state invariant is checked on the state after k requests (k = 0..depth),
-    # a step invariant on request k (k = 0..depth-1): k + off requests in all
+    return _Bmc(u, timeout_s).run({inv: title}, timeout_s)[inv][:3]
+
+
+def _induction_solver(u1: "Unrolling", timeout_s, cores: bool) -> _Checks:
+    """1-induction's base: one request from ANY state that satisfies the
+    state invariants (tracked under rule IDs only when cores are read)."""
+    sv = _Solver(timeout_s)
+    if cores:
+        sv.add_tracked(u1.tracked)
+    else:
+        sv.s.add([t.expr for t in u1.tracked])
+    sv.s.add(u1.step_facts())
+    sv.s.add(u1.state_ok(u1.worlds[0]))
+    return _Checks(sv, timeout_s)
+
+
+def _induction(inv: str, u1: "Unrolling", ind: _Checks, cores: bool) -> Report:
+    """1-induction (also after an unknown BMC: with the base case it covers
+    every depth): from any state satisfying the state invariants, one request."""
+    t0 = time.perf_counter()
     off = 0 if inv in STATE_INVS else 1
-    reached = 0
-    for k in range(u.depth + 1 - off):
-        sv.s.push()
-        sv.s.add(z3.Not(prop(u, inv, k)))
-        res = sv.s.check()
-        if res == z3.sat:
-            script = u.script(sv.s.model(), k + off, title)
-            return "violated", f"counterexample with {k + off} requests", script
-        if res == z3.unknown:
-            return "unknown", f"proved to depth {reached}; depth {k + off}: {sv.s.reason_unknown()}", ""
-        reached = k + off
-        sv.s.pop()
-    return "proved", f"bmc depth {u.depth}", ""
+    goal = prop(u1, inv, 1 - off)
+    # the assumed strengthening (state_ok) must itself be preserved
+    goal = z3.And(goal, *u1.state_ok(u1.worlds[1]))
+    hyp = prop(u1, inv, 0) if not off else z3.BoolVal(True)
+    res = ind.check(z3.And(hyp, z3.Not(goal)))
+    sv = ind.sv
+    st = "proved" if res == z3.unsat else ("unproved" if res == z3.sat else "unknown")
+    # a minimized core of the induction step costs ~15 s per invariant: only on request
+    rules = sv.core_rules() if (res == z3.unsat and cores) else ()
+    return Report("invariant", "induction", inv, st, 1, time.perf_counter() - t0,
+                  "k=1 induction closes" if res == z3.unsat else
+                  ("induction does not close at k=1" if res == z3.sat else sv.s.reason_unknown()),
+                  rules=rules)
 
 
 def _check_one(inv: str, u: "Unrolling", u1: "Unrolling", timeout_s, cores: bool = False) -> list[Report]:
     """BMC of ``inv`` over ``u`` (depth u.depth), then 1-induction over ``u1``
-    (one request); the unrollings are shared by every invariant's solvers."""
-    out = []
+    (one request), each in a solver of its own (bench_verify.py's baseline
+    for the shared solvers of check_invariants)."""
     t0 = time.perf_counter()
-    off = 0 if inv in STATE_INVS else 1
     status, detail, script = _bmc(inv, u, timeout_s, f"{inv}: {invariant_table(u.E.NAME)[inv]}")
-    out.append(Report("invariant", "bmc", inv, status, u.depth, time.perf_counter() - t0, detail,
-                      script=script))
-    if status == "violated":
-        return out
-    # 1-induction (also after an unknown BMC: with the base case it covers
-    # every depth): from any state satisfying the state invariants, one request.
-    t0 = time.perf_counter()
-    sv = _Solver(timeout_s)
-    sv.add_tracked(u1.tracked)
-    sv.s.add(u1.step_facts())
-    sv.s.add(u1.state_ok(u1.worlds[0]))
-    goal = prop(u1, inv, 1 - off)
-    # the assumed strengthening (state_ok) must itself be preserved
-    goal = z3.And(goal, *u1.state_ok(u1.worlds[1]))
-    if not off:
-        sv.s.add(prop(u1, inv, 0))
-    sv.s.add(z3.Not(goal))
-    res = sv.s.check()
-    st = "proved" if res == z3.unsat else ("unproved" if res == z3.sat else "unknown")
-    # a minimized core of the induction step costs ~15 s per invariant: only on request
-    rules = sv.core_rules() if (res == z3.unsat and cores) else ()
-    out.append(Report("invariant", "induction", inv, st, 1, time.perf_counter() - t0,
-                      "k=1 induction closes" if res == z3.unsat else
-                      ("induction does not close at k=1" if res == z3.sat else sv.s.reason_unknown()),
-                      rules=rules))
+    out = [Report("invariant", "bmc", inv, status, u.depth, time.perf_counter() - t0, detail, script=script)]
+    if status != "violated":
+        out.append(_induction(inv, u1, _induction_solver(u1, timeout_s, cores), cores))
     return out
 
 
@@ -561,28 +638,46 @@ def check_invariants(depth: int = 6, timeout_s: Optional[float] = None, *, invar
         return own.check_invariants(depth, timeout_s, invariants=invariants)
     E = encoding(dialect)
     known = invariant_table(dialect)
-    u, u1 = Unrolling(depth, n_progs, n_links, E=E), Unrolling(1, n_progs, n_links, E=E)
-    reports = []
     for inv in invariants or known:
         if inv not in known:
             raise ValueError(f"unknown invariant {inv!r} for {dialect} (known: {', '.join(known)})")
+    u, u1 = Unrolling(depth, n_progs, n_links, E=E), Unrolling(1, n_progs, n_links, E=E)
+    # Every BMC goal (invariants, and the contrasts this dialect refutes)
+    # in one incremental solver, every induction step in another
+    titles = {inv: f"{inv}: {known[inv]}" for inv in invariants or known if inv != "INV-NO-LOCKOUT"}
+    refuted = [name for name, (_, refuters) in CONTRASTS.items()
+               if contrasts and invariants is None and dialect in refuters and name != "NO-LOCKOUT"]
+    titles.update({name: f"{name} fails in {E.NAME}: {CONTRASTS[name][0]}" for name in refuted})
+    bmc_out = _Bmc(u, timeout_s).run(titles, timeout_s)
+    ind = _induction_solver(u1, timeout_s, cores)
+    reports = []
+    for inv in invariants or known:
         if inv == "INV-NO-LOCKOUT":
             reports.append(_no_lockout(E, timeout_s, refute=False))
             continue
-        reports += _check_one(inv, u, u1, timeout_s, cores)
+        status, detail, script, dt = bmc_out[inv]
+        reports.append(Report("invariant", "bmc", inv, status, u.depth, dt, detail, script=script))
+        if status != "violated":
+            reports.append(_induction(inv, u1, ind, cores))
         if inv == "INV-MAX":
             reports.append(_max_at_kernel_bound(timeout_s, E))
     if contrasts and invariants is None:
         for name, (statement, refuters) in CONTRASTS.items():
-            if dialect in refuters:
-                reports.append(_refute(name, statement, E, u, timeout_s))
+            if dialect not in refuters:
+                continue
+            if name == "NO-LOCKOUT":
+                reports.append(_no_lockout(E, timeout_s, refute=True))
+                continue
+            status, detail, script, dt = bmc_out[name]
+            st = {"violated": "refuted", "proved": "unrefuted"}.get(status, status)
+            reports.append(Report("contrast", "bmc", name, st, u.depth, dt, detail, script=script))
     return reports
 
 
 def _refute(name: str, statement: str, E, u: "Unrolling", timeout_s) -> Report:
-    """A contrast this dialect is expected to refute: ``refuted`` with its
-    runnable counterexample, or ``unrefuted`` (a failure: the dialect has
-    the guarantee after all)."""
+    """A contrast this dialect is expected to refute, alone: ``refuted``
+    with its runnable counterexample, or ``unrefuted`` (a failure: the
+    dialect has the guarantee after all)."""
     if name == "NO-LOCKOUT":
         return _no_lockout(E, timeout_s, refute=True)
     t0 = time.perf_counter()

@@ -1,10 +1,11 @@
 """Exhaustive mode (checker.smt.equiv.verify_exhaustive): every concrete
-(hook state, request) of an alphabet, one z3 check each."""
+(hook state, request) of an alphabet, one z3 check per outcome group of a
+state (and one per case on the old path, batch=False)."""
 from __future__ import annotations
 
 from planted import executor_with_after_off_by_one
 
-from checker.smt.equiv import ALPHABET, LEAN, _requests, _states, verify_exhaustive
+from checker.smt.equiv import ALPHABET, LEAN, _requests, _states, default_alphabet, verify_exhaustive
 
 CHEAP_OPS = ("link_detach", "close", "query", "load", "dev_add", "dev_del", "clsact_add", "clsact_del")
 
@@ -12,8 +13,9 @@ CHEAP_OPS = ("link_detach", "close", "query", "load", "dev_add", "dev_del", "cls
 def test_cheap_ops_agree_on_every_case_to_n1():
     rs = verify_exhaustive(1, timeout_s=30, ops=CHEAP_OPS)
     assert [r.status for r in rs] == ["proved"] * len(CHEAP_OPS), [r.line() for r in rs]
-    n_states = len(list(_states(1, LEAN)))
-    assert all(r.reps == n_states * len(list(_requests(r.op, 1, LEAN))) for r in rs)
+    a = default_alphabet("linux", 1)
+    n_states = len(list(_states(1, a)))
+    assert all(r.reps == n_states * len(list(_requests(r.op, 1, a))) for r in rs)
 
 
 def test_attach_position_slice_agrees_to_n2():
@@ -34,3 +36,15 @@ def test_planted_bug_is_caught_exhaustively():
     a = dict(LEAN, flag_sets=(("AFTER",),), replaces=(None,))
     rs = verify_exhaustive(2, timeout_s=30, ops=("attach",), step_fn=buggy.step, alphabet=a)
     assert rs[0].status == "violated" and "AFTER" in rs[0].detail, rs[0].line()
+
+
+def test_batched_and_per_case_paths_agree_on_a_planted_bug_and_the_real_executor():
+    """The batched check (one query per outcome group) catches the same bug
+    the per-case check does, and both prove the real executor."""
+    buggy = executor_with_after_off_by_one("_executor_planted_exh_batch")
+    a = dict(LEAN, flag_sets=(("AFTER",), ("BEFORE",)), replaces=(None,))
+    for batch in (True, False):
+        [bad] = verify_exhaustive(2, timeout_s=30, ops=("attach",), step_fn=buggy.step, alphabet=a, batch=batch)
+        assert bad.status == "violated" and "AFTER" in bad.detail, bad.line()
+        [ok] = verify_exhaustive(1, timeout_s=30, ops=("detach",), alphabet=a, batch=batch)
+        assert ok.status == "proved", ok.line()

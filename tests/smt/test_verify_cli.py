@@ -93,6 +93,20 @@ def test_expected_refutation_exits_0_and_is_printed(capsys, monkeypatch, tmp_pat
     assert "expected to fail in rfc and did not" in capsys.readouterr().out
 
 
+def test_largest_bound_is_proved_and_the_bounds_between_are_sampled(capsys, monkeypatch):
+    """--n-max 32: the proof at N = 32 covers every smaller bound; N = 4 is
+    proved too, and N = 32's classes sample hooks of 8 and 16 slots."""
+    from checker import smt
+    from checker.smt.equiv import Problem
+    calls = []
+    monkeypatch.setattr(smt, "verify_equivalence",
+                        lambda n, t, **d: calls.append((n, d.get("sizes", ()))) or [])
+    assert _run("--only", "equivalence", "--n-max", "32") == 0
+    assert calls == [(4, ()), (32, (8, 16))]
+    names = [name for name, _ in Problem("attach", 32, sizes=(8, 16)).atoms()]
+    assert "n=8" in names and "n=16" in names
+
+
 def test_every_encoded_dialect_runs_through_verify(capsys, monkeypatch):
     """The command line reaches each dialect's proofs (netkit's by exhaustion,
     cgroup's own classes), here on the cheapest op; the proofs themselves are
