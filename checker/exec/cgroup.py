@@ -28,7 +28,7 @@ from ..dialects.cgroup import (AFTER, ATTACH_TYPE, BEFORE, BPF_F_QUERY_EFFECTIVE
                                REPLACE)
 from ..model import QueryResult, Raw, Step, owners_by_program
 from .driver import Err, QueryErr, make_step
-from .objects import fd_object, link_by_fd, prog_by_fd, resolve_relative
+from .objects import fd_object, link_by_fd, link_update_operands, prog_by_fd, resolve_relative
 from .world import CGroup, CgList, Link, Prog, World
 
 flag_bits = FLAGS.word
@@ -275,22 +275,7 @@ def op_link_create(w: World, s: Step):
 
 
 def op_link_update(w: World, s: Step):
-    bits = flag_bits(s.flags)
-    if bits & ~REPLACE:
-        raise Err("EINVAL", "link_update/flags")
-    name = link_by_fd(w, s.link, "link_update/link-fd-closed", "link_update/not-link")
-    new = prog_by_fd(w, s.prog, "link_update/prog-fd-closed", "link_update/prog-not-prog")
-    old = None
-    old_ref = s.old_prog if s.old_prog is not None else Raw(0)
-    if bits & REPLACE:
-        old = prog_by_fd(w, old_ref, "link_update/old-fd-closed", "link_update/old-not-prog")
-    elif old_ref != Raw(0):
-        raise Err("EINVAL", "link_update/old-without-replace")
-    link = w.links[name]
-    if link.dev is None:
-        raise Err("ENOLINK", "link_update/defunct")
-    if old is not None and old != link.prog:
-        raise Err("EPERM", "link_update/old-mismatch")
+    name, new, link = link_update_operands(w, s, flag_bits(s.flags), REPLACE)
     if w.progs[new].type != w.progs[link.prog].type:    # the type only, not the attach type
         raise Err("EINVAL", "link_update/prog-type")
     c = w.cgroups[link.dev]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..model import Raw, Ref
+from ..model import Raw, Ref, Step
 from .driver import Err
 from .world import World
 
@@ -87,3 +87,28 @@ def link_by_id(w: World, ref: Optional[Ref]) -> str:
     if isinstance(ref, str) and ref in w.links:
         return ref
     raise Err("ENOENT", "relative/id-unknown")
+
+
+def link_update_operands(w: World, s: Step, bits: int, replace_bit: int) -> tuple:
+    """kernel/bpf/syscall.c link_update(), shared by every link type: the
+    flags, the link fd, the new program fd and the old one (with REPLACE
+    only); then the link type's first checks, which tcx and cgroup links
+    make alike (tcx_link_update(), cgroup_bpf_replace()): a defunct link, an
+    old program that is not the link's.  Returns (link name, new program,
+    link)."""
+    if bits & ~replace_bit:
+        raise Err("EINVAL", "link_update/flags")
+    name = link_by_fd(w, s.link, "link_update/link-fd-closed", "link_update/not-link")
+    new = prog_by_fd(w, s.prog, "link_update/prog-fd-closed", "link_update/prog-not-prog")
+    old = None
+    old_ref = s.old_prog if s.old_prog is not None else Raw(0)
+    if bits & replace_bit:
+        old = prog_by_fd(w, old_ref, "link_update/old-fd-closed", "link_update/old-not-prog")
+    elif old_ref != Raw(0):
+        raise Err("EINVAL", "link_update/old-without-replace")
+    link = w.links[name]
+    if link.dev is None:
+        raise Err("ENOLINK", "link_update/defunct")
+    if old is not None and old != link.prog:
+        raise Err("EPERM", "link_update/old-mismatch")
+    return name, new, link

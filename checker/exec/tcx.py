@@ -17,7 +17,7 @@ from typing import Callable, Optional
 from ..dialects.linux import ATTACH_TYPE, LOOPBACK, MPROG_MAX, QUERY_DEFAULT_COUNT
 from ..model import QueryResult, Raw, Step
 from .driver import Err, QueryErr
-from .objects import fd_object, link_by_fd, prog_by_fd
+from .objects import fd_object, link_by_fd, link_update_operands, prog_by_fd
 from .world import Device, Hook, Prog, World
 
 POINTS = tuple(ATTACH_TYPE)      # the attach points of a tcx device: ingress, egress
@@ -173,21 +173,7 @@ def link_update_prelude(w: World, s: Step, bits: int, replace_bit: int):
     Returns None when the new program is the link's own (the caller's
     link_update/same-prog: nothing changes), else (link name, new program,
     link, device, hook)."""
-    if bits & ~replace_bit:
-        raise Err("EINVAL", "link_update/flags")
-    name = link_by_fd(w, s.link, "link_update/link-fd-closed", "link_update/not-link")
-    new = prog_by_fd(w, s.prog, "link_update/prog-fd-closed", "link_update/prog-not-prog")
-    old = None
-    old_ref = s.old_prog if s.old_prog is not None else Raw(0)
-    if bits & replace_bit:
-        old = prog_by_fd(w, old_ref, "link_update/old-fd-closed", "link_update/old-not-prog")
-    elif old_ref != Raw(0):
-        raise Err("EINVAL", "link_update/old-without-replace")
-    link = w.links[name]
-    if link.dev is None:
-        raise Err("ENOLINK", "link_update/defunct")
-    if old is not None and old != link.prog:
-        raise Err("EPERM", "link_update/old-mismatch")
+    name, new, link = link_update_operands(w, s, bits, replace_bit)
     if new == link.prog:
         return None
     dev = w.devs[link.dev]

@@ -44,29 +44,9 @@ from ..syntax.render import render_script
 from . import cgroup as E
 from .cgroup import (ATTACHED, CLOSED, DEFUNCT, FD_CLOSED, FD_LINK, FD_PROG, FD_ZERO, MULTI, OPS,
                      REL_LINK, REL_NONE, REL_PROG, REL_RAW, UNBORN, Req, Shape, Static)
+from .equiv import Report
 
 RAW_FD = Raw(999999)
-
-
-@dataclass(frozen=True)
-class Report:
-    """One check's result (the shape of checker.smt.equiv.Report).  ``status``:
-    proved | violated | unknown | vacuous."""
-    check: str
-    op: str
-    case: str
-    status: str
-    n_max: int
-    seconds: float = 0.0
-    detail: str = ""
-    rules: tuple = ()
-    script: str = ""
-    reps: int = 0
-
-    def line(self, timing: bool = True) -> str:
-        t = f" {self.seconds:.2f}s" if timing else ""
-        extra = f" ({self.detail})" if self.detail else ""
-        return f"{self.status:9} {self.check}:{self.op}:{self.case} N={self.n_max}{t}{extra}"
 
 
 # --------------------------------------------------------------------------
