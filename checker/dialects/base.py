@@ -9,6 +9,23 @@ from typing import Mapping, Optional
 
 from ..flags import FlagTable
 
+# The rules of BPF_LINK_UPDATE that kernel/bpf/syscall.c link_update() decides
+# for every link type, and the first checks tcx and cgroup links make alike
+# (checker.exec.objects.link_update_operands), in the kernel's order: one
+# fragment of each such dialect's rule table.
+LINK_UPDATE_OPERANDS = {
+    "link_update/flags": "EINVAL",
+    "link_update/link-fd-closed": "EBADF",
+    "link_update/not-link": "EINVAL",
+    "link_update/prog-fd-closed": "EBADF",
+    "link_update/prog-not-prog": "EINVAL",
+    "link_update/old-fd-closed": "EBADF",
+    "link_update/old-not-prog": "EINVAL",
+    "link_update/old-without-replace": "EINVAL",
+    "link_update/defunct": "ENOLINK",
+    "link_update/old-mismatch": "EPERM",
+}
+
 
 @dataclass(frozen=True)
 class Dialect:

@@ -15,7 +15,7 @@ its effective run order is composed from the cgroup's ancestors.
 from __future__ import annotations
 
 from ..flags import FlagTable
-from .base import Dialect
+from .base import LINK_UPDATE_OPERANDS, Dialect
 
 # Attach flags: the same bits as the linux dialect, but here ALLOW_OVERRIDE,
 # ALLOW_MULTI and PREORDER are real (BPF_F_ATTACH_MASK_BASE).
@@ -199,16 +199,7 @@ CGROUP: dict[str, str] = {
     "link_create/prog-type": "EINVAL",
     "link_create/flags-mask": "EINVAL",
     "link_create/cgroup-removed": "ENOENT",
-    "link_update/flags": "EINVAL",
-    "link_update/link-fd-closed": "EBADF",
-    "link_update/not-link": "EINVAL",
-    "link_update/prog-fd-closed": "EBADF",
-    "link_update/prog-not-prog": "EINVAL",
-    "link_update/old-fd-closed": "EBADF",
-    "link_update/old-not-prog": "EINVAL",
-    "link_update/old-without-replace": "EINVAL",
-    "link_update/defunct": "ENOLINK",
-    "link_update/old-mismatch": "EPERM",
+    **LINK_UPDATE_OPERANDS,
     "link_update/prog-type": "EINVAL",
     "link_update/replace": "ok",
     "link_detach/link-fd-closed": "EBADF",

@@ -9,7 +9,7 @@ the z3 encoding and the conformance vectors name the same set of rules.
 from __future__ import annotations
 
 from ..flags import FlagTable
-from .base import Dialect
+from .base import LINK_UPDATE_OPERANDS, Dialect
 
 # enum bpf_attach_type
 BPF_TCX_INGRESS = 46
@@ -114,16 +114,7 @@ LINUX: dict[str, str] = {
     "link_create/prog-not-prog": "EINVAL",
     "link_create/prog-type": "EINVAL",
     "link_create/dev-missing": "ENODEV",
-    "link_update/flags": "EINVAL",
-    "link_update/link-fd-closed": "EBADF",
-    "link_update/not-link": "EINVAL",
-    "link_update/prog-fd-closed": "EBADF",
-    "link_update/prog-not-prog": "EINVAL",
-    "link_update/old-fd-closed": "EBADF",
-    "link_update/old-not-prog": "EINVAL",
-    "link_update/old-without-replace": "EINVAL",
-    "link_update/defunct": "ENOLINK",
-    "link_update/old-mismatch": "EPERM",
+    **LINK_UPDATE_OPERANDS,
     "link_update/same-prog": "ok",
     "link_update/prog-exists": "EEXIST",
     "link_update/prog-type": "EINVAL",
