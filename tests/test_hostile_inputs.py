@@ -403,3 +403,21 @@ def test_closed_stdout_is_not_success(tmp_path):
         assert r.stderr == ""
     r = _sh(f"{py} run {wrong} > /dev/full; echo $?")
     assert r.stdout.strip() == "2" and "cannot write the output: No space left" in r.stderr
+
+
+def test_a_control_character_in_a_header_comment_is_refused_by_convert(tmp_path):
+    """Found by bench_hostile (seed 2, input 33,297): a script's description
+    with a control character was written into the vector, which the vector
+    reader then refused.  Both readers now apply one rule: exit 2 at the
+    character, the old output untouched; a plain comment may hold anything."""
+    src = tmp_path / "ctl.mprog"
+    src.write_bytes(b"# name: t\n# description: a \x0f b\ndev_add d\n")
+    out = tmp_path / "out.json"
+    out.write_text(SENTINEL)
+    status, _, err = mprog("convert", src, "-o", out)
+    assert status == 2 and err.startswith(f"{src}:2:18: the description must be text without control "
+                                          "characters (it has U+000F)\n"), err
+    assert out.read_text() == SENTINEL
+    src.write_bytes(b"# name: t\n# a \x0f comment\ndev_add d\n")
+    assert mprog("convert", src, "-o", out)[0] == 0
+    assert mprog("convert", out, "-o", tmp_path / "back.mprog")[0] == 0

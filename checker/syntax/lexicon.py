@@ -196,3 +196,16 @@ def build_step(kw: dict, flags: list, fields: dict, expect) -> Step:
     if expect is not None:
         kw["expect"] = expect
     return Step(**kw)
+
+
+def meta_text_problem(value: str, allow_newline: bool = False):
+    """What makes a script's name or description unusable as a script
+    comment line and as vector text (a control character, a lone surrogate
+    that UTF-8 cannot write), as ``U+XXXX``, or None.  One rule for both
+    readers, so that script -> vector -> script is lossless."""
+    for c in value:
+        if c == "\n" and allow_newline or c == "\t":
+            continue
+        if c < " " or c == "\x7f" or "\ud800" <= c <= "\udfff" or c in "\x85\u2028\u2029":
+            return f"U+{ord(c):04X}"
+    return None

@@ -18,7 +18,7 @@ from ..errors import BadInput
 from ..model import Script
 from . import grammar
 from .fast import Reject, parse_line_fast
-from .lexicon import NumberError, check_line_length, read_text, split_lines
+from .lexicon import NumberError, check_line_length, meta_text_problem, read_text, split_lines
 from .validate import Validator
 
 META_KEYS = ("name", "description")
@@ -60,18 +60,26 @@ def iter_script(lines: Iterable[str], path: str = "<script>") -> Iterator:
         yield ("dialect", "linux")
 
 
-def header_meta(lines: list[str]) -> dict[str, str]:
-    """name and description from the header comments (see the module docstring)."""
+def header_meta(lines: list[str], path: str = "<script>") -> dict[str, str]:
+    """name and description from the header comments (see the module
+    docstring).  A control character in one is bad input, as in a vector's
+    (it could not come back from the vector)."""
     found: dict[str, list[str]] = {}
-    for text in lines:
+    for lineno, text in enumerate(lines, 1):
         code = text.split("#", 1)[0]
         if code.strip():
             break
         for key in META_KEYS:
             head = f"# {key}:"
             if text.startswith(head):
-                found.setdefault(key, []).append(text[len(head) + 1:] if text.startswith(head + " ")
-                                                 else text[len(head):])
+                value = text[len(head) + 1:] if text.startswith(head + " ") else text[len(head):]
+                bad = meta_text_problem(value)
+                if bad is not None:
+                    col = len(text) - len(value) + next(i for i, c in enumerate(value)
+                                                        if meta_text_problem(c) is not None) + 1
+                    raise BadInput(f"the {key} must be text without control characters (it has {bad})",
+                                   path, lineno, col, text)
+                found.setdefault(key, []).append(value)
     return {k: "\n".join(v) for k, v in found.items()}
 
 
@@ -81,4 +89,4 @@ def read_script(path: str, text: str | None = None) -> Script:
     lines = split_lines(text)
     items = list(iter_script(lines, path))
     dialect = items[0][1]
-    return Script(tuple(items[1:]), dialect=dialect, path=path, **header_meta(lines))
+    return Script(tuple(items[1:]), dialect=dialect, path=path, **header_meta(lines, path))

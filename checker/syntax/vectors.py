@@ -15,7 +15,7 @@ from .. import dialects
 from ..errors import BadInput
 from ..flags import canonical
 from ..model import Expect, Raw, Script, Step
-from .lexicon import MAX_INT, MAX_LINE, NAME_RE, read_text, split_lines
+from .lexicon import MAX_INT, MAX_LINE, NAME_RE, meta_text_problem, read_text, split_lines
 from .validate import Validator, did_you_mean, op_fields
 
 def schema_text() -> str:
@@ -175,7 +175,7 @@ def read_vector(path: str, text: str | None = None) -> Script:
         value = doc.get(k, "")
         if not isinstance(value, str):
             fail(f"{k!r} must be a string", doc)
-        bad = _bad_text(value, allow_newline=k == "description")
+        bad = meta_text_problem(value, allow_newline=k == "description")
         longest = max(map(len, value.split("\n")))
         if longest > MAX_META_LINE:
             fail(f"{k!r} has a line of {longest} characters (at most {MAX_META_LINE}: it becomes "
@@ -229,17 +229,6 @@ def _check_keys(raw: dict, op: str, dialect, text: str, lines: list, path: str) 
 
 # "# description: " + a line of the text must be a script line (MAX_LINE).
 MAX_META_LINE = MAX_LINE - len("# description: ")
-
-
-def _bad_text(value: str, allow_newline: bool):
-    """What makes a name/description unusable as a script comment line (a
-    control character, a lone surrogate that UTF-8 cannot write), or None."""
-    for c in value:
-        if c == "\n" and allow_newline or c == "\t":
-            continue
-        if c < " " or c == "\x7f" or "\ud800" <= c <= "\udfff" or c in "\x85\u2028\u2029":
-            return f"U+{ord(c):04X}"
-    return None
 
 
 def _short_repr(v) -> str:
