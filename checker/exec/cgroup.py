@@ -28,7 +28,8 @@ from ..dialects.cgroup import (AFTER, ATTACH_TYPE, BEFORE, BPF_F_QUERY_EFFECTIVE
                                REPLACE)
 from ..model import QueryResult, Raw, Step, owners_by_program
 from .driver import Err, QueryErr, make_step
-from .objects import fd_object, link_by_fd, link_update_operands, prog_by_fd, resolve_relative
+from .objects import (close_prog, closed_object, fd_object, link_by_fd, link_update_operands, prog_by_fd,
+                      resolve_relative)
 from .world import CGroup, CgList, Link, Prog, World
 
 flag_bits = FLAGS.word
@@ -307,13 +308,9 @@ def op_link_detach(w: World, s: Step):
 
 
 def op_close(w: World, s: Step):
-    ref = s.link if s.link is not None else s.prog
-    obj = fd_object(w, ref)
-    if obj is None or obj == "file":
-        raise Err("EBADF", "close/fd-closed")
-    kind, name = obj
+    kind, name = closed_object(w, s)
     if kind == "prog":
-        return "close/prog", w.with_prog(name, replace(w.progs[name], fd_open=False)), None, ()
+        return close_prog(w, name)
     return "close/link", _link_release(w, name).with_link(name, None), None, ()
 
 

@@ -5,6 +5,7 @@ the rule ID of the calling site, so an outcome says where the lookup failed.
 """
 from __future__ import annotations
 
+from dataclasses import replace as dc_replace
 from typing import Optional
 
 from ..model import Raw, Ref, Step
@@ -112,3 +113,18 @@ def link_update_operands(w: World, s: Step, bits: int, replace_bit: int) -> tupl
     if old is not None and old != link.prog:
         raise Err("EPERM", "link_update/old-mismatch")
     return name, new, link
+
+
+def closed_object(w: World, s: Step) -> tuple:
+    """close(2) of a request's fd, as every dialect sees it: ("prog" or
+    "link", name) of the BPF object it names; EBADF for an fd that is not
+    open or not a BPF object."""
+    obj = fd_object(w, s.link if s.link is not None else s.prog)
+    if obj is None or obj == "file":
+        raise Err("EBADF", "close/fd-closed")
+    return obj
+
+
+def close_prog(w: World, name: str) -> tuple:
+    """Closing a program's fd: the program stays where it is attached."""
+    return "close/prog", w.with_prog(name, dc_replace(w.progs[name], fd_open=False)), None, ()

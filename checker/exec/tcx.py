@@ -17,7 +17,7 @@ from typing import Callable, Optional
 from ..dialects.linux import ATTACH_TYPE, LOOPBACK, MPROG_MAX, QUERY_DEFAULT_COUNT
 from ..model import QueryResult, Raw, Step
 from .driver import Err, QueryErr
-from .objects import fd_object, link_by_fd, link_update_operands, prog_by_fd
+from .objects import close_prog, closed_object, link_by_fd, link_update_operands, prog_by_fd
 from .world import Device, Hook, Prog, World
 
 POINTS = tuple(ATTACH_TYPE)      # the attach points of a tcx device: ingress, egress
@@ -200,13 +200,9 @@ def link_ops(detach_slot: Callable[[World, Hook, str], Hook],
         return "link_detach/detach", w, None, fx
 
     def op_close(w: World, s: Step):
-        ref = s.link if s.link is not None else s.prog
-        obj = fd_object(w, ref)
-        if obj is None or obj == "file":
-            raise Err("EBADF", "close/fd-closed")
-        kind, name = obj
+        kind, name = closed_object(w, s)
         if kind == "prog":
-            return "close/prog", w.with_prog(name, replace(w.progs[name], fd_open=False)), None, ()
+            return close_prog(w, name)
         if w.links[name].dev is not None:
             w, fx = release(w, name)
         else:
