@@ -150,6 +150,18 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+def _subtree_of(pid: int, mount: str, inner: tuple = (), timeout_s: float = 30):
+    """The private subtree process ``pid`` made under ``mount`` (waited for,
+    with the directory ``inner`` inside it), or None after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for d in os.listdir(mount):
+            if d.startswith(f"mprog-{pid}-") and os.path.isdir(os.path.join(mount, d, *inner)):
+                return os.path.join(mount, d)
+        time.sleep(0.05)
+    return None
+
+
 def test_ctrl_c_removes_the_subtree(tmp_path):
     """A long script interrupted by SIGINT exits 130 and leaves no cgroup."""
     script = tmp_path / "long.mprog"
@@ -163,10 +175,7 @@ def test_ctrl_c_removes_the_subtree(tmp_path):
     p = subprocess.Popen([sys.executable, "-c", CLI, "run", "--backend", "kernel", str(script)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     prefix = f"mprog-{p.pid}-"
-    deadline = time.monotonic() + 20
-    while not any(d.startswith(prefix) for d in os.listdir(mount)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert any(d.startswith(prefix) for d in os.listdir(mount))
+    assert _subtree_of(p.pid, mount, timeout_s=20) is not None
     time.sleep(1.0)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
@@ -186,15 +195,7 @@ def test_sigkill_leaves_an_orphan_the_next_backend_removes(tmp_path):
     mount = cgroup2_mount()
     p = subprocess.Popen([sys.executable, "-c", CLI, "run", "--backend", "kernel", str(script)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
-    prefix = f"mprog-{p.pid}-"
-    deadline = time.monotonic() + 30
-    base = None
-    while time.monotonic() < deadline:
-        bases = [d for d in os.listdir(mount) if d.startswith(prefix)]
-        if bases and os.path.isdir(os.path.join(mount, bases[0], "cg-a", "cg-b")):
-            base = os.path.join(mount, bases[0])
-            break
-        time.sleep(0.05)
+    base = _subtree_of(p.pid, mount, inner=("cg-a", "cg-b"))
     assert base is not None
     time.sleep(0.5)
     p.kill()
@@ -224,10 +225,7 @@ def test_fuzz_stops_cleanly_on_a_signal(sig, tmp_path):
                           "--max-requests", "10000000", "--seed", "3", "--out", str(tmp_path)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     prefix = f"mprog-{p.pid}-"
-    deadline = time.monotonic() + 30
-    while not any(d.startswith(prefix) for d in os.listdir(mount)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert any(d.startswith(prefix) for d in os.listdir(mount))
+    assert _subtree_of(p.pid, mount) is not None
     time.sleep(1.5)
     t0 = time.monotonic()
     p.send_signal(sig)
