@@ -109,6 +109,18 @@ def _hook_of(world: World, dev: str, dir: str) -> tuple[tuple, int]:
     return (h.slots, h.revision) if h is not None else ((), 1)
 
 
+def final_state(script, path: str) -> Executor:
+    """The executor after ``script`` ran on its dialect, every expectation
+    held (a plan starts from that state); BadInput at the first that does not."""
+    ex = Executor(script.dialect)
+    for r in run_steps(script.steps, ex):
+        if not r.passed:
+            raise BadInput(f"step {r.index} does not meet its expectation ({'; '.join(r.failures)}); "
+                           f"fix the script first: the plan starts from its final state", path,
+                           r.step.line, 1, render_step(r.step))
+    return ex
+
+
 def state_from_script(path: str, hook: str) -> HookState:
     """Run a script on the executor (its expectations must hold) and take the
     final state of hook ``DEV:DIR``."""
@@ -120,12 +132,7 @@ def state_from_script(path: str, hook: str) -> HookState:
         raise BadInput(f"the script's dialect is {script.dialect!r}; plans are for {PLAN_DIALECT} and cgroup",
                        path, 1, 1)
     dev, dir = _parse_hook(hook)
-    ex = Executor()
-    for r in run_steps(script.steps, ex):
-        if not r.passed:
-            raise BadInput(f"step {r.index} does not meet its expectation ({'; '.join(r.failures)}); "
-                           f"fix the script first: the plan starts from its final state", path,
-                           r.step.line, 1, render_step(r.step))
+    ex = final_state(script, path)
     d = ex.world.devs.get(dev)
     if d is None or not d.present:
         devs = sorted(n for n, x in ex.world.devs.items() if x.present)

@@ -43,7 +43,7 @@ from ..syntax.lexicon import CGROUP_POINT_RE, NAME_RE
 from ..syntax.render import render_step
 from ..syntax.validate import did_you_mean
 from .core import Tracked
-from .plan import HookState, Plan, Target, _check_declared, _parse_hook
+from .plan import HookState, Plan, Target, _check_declared, _parse_hook, final_state
 
 MAX_PADDING = 1000
 
@@ -59,12 +59,7 @@ def state_from_script(path: str, hook: str, script) -> HookState:
     """The final state of the list ``CGROUP:POINT`` of a cgroup script that
     ran on the executor (its expectations held)."""
     cgroup, point = _parse_hook(hook, "cgroup")
-    ex = Executor("cgroup")
-    for r in run_steps(script.steps, ex):
-        if not r.passed:
-            raise BadInput(f"step {r.index} does not meet its expectation ({'; '.join(r.failures)}); "
-                           f"fix the script first: the plan starts from its final state", path,
-                           r.step.line, 1, render_step(r.step))
+    ex = final_state(script, path)
     c = ex.world.cgroups.get(cgroup)
     if c is None or not c.present:
         present = sorted(n for n, x in ex.world.cgroups.items() if x.present)
