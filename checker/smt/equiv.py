@@ -1125,6 +1125,11 @@ LEAN = dict(ALPHABET, hook_progs=(1, 2), owners=(0, 1), progs=("p1", "p3"),
             relatives=(None, "p1", "p3", "l1", "l9", Raw(7)), replaces=("p1", "p3", "p6", None),
             flag_sets=ALPHABET["flag_sets"][:-1])
 
+# Hooks of three slots need a third program on the hook (LEAN's two fill at
+# most two slots): p3 joins the hook's programs and p4, never on the hook,
+# is the request's new program.
+LEAN3 = dict(LEAN, hook_progs=(1, 2, 3), progs=("p1", "p4"))
+
 # rfc: FIRST/LAST with every REPLACE/BEFORE/AFTER combination, the ID/LINK
 # forms beside them, slots with every reachable pin; one object per request
 # (v2's union: the relative, also for REPLACE), so no replace field.
@@ -1460,7 +1465,7 @@ def default_alphabet(dialect: str, n_max: int) -> dict:
     1.5 million cases in ~4 min on a loaded 2-core machine."""
     if dialect == "rfc":
         return RFC_ALPHABET if n_max == 0 else RFC_LEAN
-    return ALPHABET if n_max <= 2 else LEAN
+    return ALPHABET if n_max <= 2 else LEAN3
 
 
 def verify_exhaustive(n_max: int, timeout_s: Optional[float] = None, *, step_fn: Callable = None,
