@@ -872,14 +872,15 @@ def _padded(pb: Problem, sv: _Solver, models: list, atoms: list, covered: list) 
         size, want_ir = _size_target(name, pb.n_max)
         if size > pb.n_max:
             continue
-        for base in models[:3]:
-            m = next((m for m in (_pad(pb, sv, base, size, at, want_ir, ir_term)
-                                  for at in ("end", "start", "ir")) if m is not None), None)
-            if m is not None:
-                _cover(m, atoms, covered)
-                out.append(m)
-                break
-    return [m for m in out]
+        # The first member only: where it cannot be padded, the others
+        # mostly cannot either (a class that fixes the size: freed, empty).
+        places = ("ir",) if want_ir is not None else ("end", "start", "ir")
+        m = next((m for m in (_pad(pb, sv, models[0], size, at, want_ir, ir_term) for at in places)
+                  if m is not None), None)
+        if m is not None:
+            _cover(m, atoms, covered)
+            out.append(m)
+    return out
 
 
 def _pad(pb: Problem, sv: _Solver, base: z3.ModelRef, size: int, at: str, want_ir, ir_term):
