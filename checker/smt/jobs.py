@@ -83,7 +83,15 @@ def run(jobs: list[Job], workers: int, budget: Optional[Budget] = None) -> Itera
             yield run_job(job, budget)
         return
     ctx = multiprocessing.get_context("spawn")
-    pool = ctx.Pool(min(workers, len(jobs)), initializer=_worker_init)
+    # SIGINT is blocked while the workers are started: a spawned worker
+    # inherits the mask through exec and ignores SIGINT before it unblocks
+    # it (_worker_init), so a Ctrl-C at start-up cannot raise inside its
+    # bootstrap; here it stays pending and is raised on unblocking.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = ctx.Pool(min(workers, len(jobs)), initializer=_worker_init)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     try:
         order = sorted(range(len(jobs)), key=lambda i: -jobs[i].cost)
         pending = {i: pool.apply_async(run_job, (jobs[i], budget)) for i in order}
@@ -99,6 +107,7 @@ def run(jobs: list[Job], workers: int, budget: Optional[Budget] = None) -> Itera
 
 def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))    # PR_SET_PDEATHSIG
     except (OSError, AttributeError):      # pragma: no cover - not Linux
