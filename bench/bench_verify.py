@@ -11,7 +11,13 @@ since the machine is shared.
 Rows:
 
 * equivalence at each ``--n`` (new path), as a multiple of the first N;
-  at each ``--compare`` N also the old path (``shared=False``) and old/new;
+  at each ``--compare`` N also the representatives searched at N itself
+  (``search_bound=0``, above twice SEARCH_BOUND) and the oldest path, a
+  fresh solver per class (``shared=False``, up to ``--max-old``), each as
+  a ratio to the new path;
+* with ``--cli N``: the whole ``mprog verify --n-max N`` as a child
+  process with ``--jobs 1`` and ``--jobs <cpus>``, wall and the children's
+  CPU;
 * invariants: BMC of every invariant to ``--depth`` the old way (a fresh
   solver per invariant with the whole tracked unrolling, one check per
   depth) against ``check_invariants(--depth)`` (one incremental solver,
@@ -21,25 +27,28 @@ Rows:
   op at ``--exhaustive-n`` with the full alphabet.
 
     python bench/bench_verify.py                          # ~10 min on a loaded 2-core machine
-    python bench/bench_verify.py --n 4 63 --compare 4 16  # the N = 63 row
+    python bench/bench_verify.py --n 4 63 --compare 4 63  # the N = 63 row, lifted vs searched at N
+    python bench/bench_verify.py --n --cli 63             # `mprog verify --n-max 63`, --jobs 1 and 2
     python bench/bench_verify.py --dialect rfc            # the rfc encoding and its invariants
 """
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import z3  # noqa: E402
 
 from checker import dialects  # noqa: E402
 from checker.smt import encoding, invariant_table, verify_equivalence  # noqa: E402
 from checker.smt import bmc  # noqa: E402
-from checker.smt.equiv import ALPHABET, default_alphabet, verify_exhaustive  # noqa: E402
+from checker.smt.equiv import ALPHABET, SEARCH_BOUND, default_alphabet, verify_exhaustive  # noqa: E402
 
 
 def measured(fn):
@@ -48,6 +57,15 @@ def measured(fn):
     out = fn()
     c1 = os.times()
     return out, time.perf_counter() - t0, (c1.user - c0.user) + (c1.system - c0.system), os.getloadavg()[0]
+
+
+def measured_child(cmd: list):
+    """(exit status, wall s, CPU s of the child and its workers, load average)."""
+    c0, t0 = os.times(), time.perf_counter()
+    rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, cwd=ROOT).returncode
+    c1 = os.times()
+    cpu = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
+    return rc, time.perf_counter() - t0, cpu, os.getloadavg()[0]
 
 
 def fmt(wall: float, cpu: float, load: float) -> str:
@@ -84,6 +102,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="*", default=[4, 16], help="hook bounds, new path (default 4 16)")
     ap.add_argument("--compare", type=int, nargs="*", default=[4], help="bounds also run the old way (default 4)")
+    ap.add_argument("--max-old", type=int, default=16,
+                    help="largest --compare bound also run the oldest way, a fresh solver per class "
+                         "(default 16; N = 63 takes ~30 min)")
+    ap.add_argument("--cli", type=int, default=None, metavar="N",
+                    help="also time the whole `mprog verify --n-max N` with --jobs 1 and --jobs <cpus>")
     ap.add_argument("--depth", type=int, default=5, help="BMC depth of the old-vs-new invariant rows (default 5)")
     ap.add_argument("--exhaustive-ops", nargs="*", default=["detach", "link_detach", "close", "query"])
     ap.add_argument("--exhaustive-n", type=int, default=2, help="-1: skip the full exhaustive row")
@@ -98,11 +121,30 @@ def main(argv=None) -> int:
         rs, wall, cpu, load = measured(lambda: verify_equivalence(n, dialect=d))
         base = base or wall
         print(f"  N={n:<3} new {fmt(wall, cpu, load)}  x{wall / base:5.2f} of N={args.n[0]}   {tally(rs)}")
-        if n in args.compare:
+        if n in args.compare and n > 2 * SEARCH_BOUND:
+            # the representatives searched at N itself, as before the lifted search
+            rs0, wall0, cpu0, load0 = measured(lambda: verify_equivalence(n, dialect=d, search_bound=0))
+            same = [(r.case, r.status) for r in rs0] == [(r.case, r.status) for r in rs]
+            print(f"  N={n:<3} search at N {fmt(wall0, cpu0, load0)}  searched-at-N/lifted wall "
+                  f"x{wall0 / wall:.2f}, cpu x{cpu0 / cpu:.2f}; same verdicts: {same}")
+        if n in args.compare and n <= args.max_old:
             rs0, wall0, cpu0, load0 = measured(lambda: verify_equivalence(n, dialect=d, shared=False))
             same = [(r.case, r.status) for r in rs0] == [(r.case, r.status) for r in rs]
             print(f"  N={n:<3} old {fmt(wall0, cpu0, load0)}  old/new wall x{wall0 / wall:.2f}, "
                   f"cpu x{cpu0 / cpu:.2f}; same verdicts: {same}")
+
+    if args.cli is not None:
+        cpus = len(os.sched_getaffinity(0))
+        print(f"\nmprog verify --n-max {args.cli} --dialect {d} (the whole command, a child process):")
+        walls = {}
+        for jobs in sorted({1, cpus}):
+            cmd = [sys.executable, "-c", "import sys; from checker.cli import main; sys.exit(main())",
+                   "verify", "--n-max", str(args.cli), "--dialect", d, "--jobs", str(jobs)]
+            rc, wall, cpu, load = measured_child(cmd)
+            walls[jobs] = wall
+            print(f"  --jobs {jobs}  {fmt(wall, cpu, load)}  exit {rc}")
+        if len(walls) > 1:
+            print(f"  --jobs 1 / --jobs {cpus} wall x{walls[1] / walls[cpus]:.2f}")
 
     invs = [i for i in invariant_table(d) if i != "INV-NO-LOCKOUT"]
     if invs:

@@ -40,6 +40,7 @@ def cmd_verify(args) -> int:
 
     from .. import dialects, smt
     from ..dialects.linux import MPROG_MAX
+    from ..smt import jobs
     from ..smt.solve import Budget
 
     own = args.dialect in dialects.registry() and smt.own_proofs(args.dialect)
@@ -48,6 +49,8 @@ def cmd_verify(args) -> int:
         raise BadInput(f"must be from 0 to {n_top}, not {args.n_max}", "--n-max", 0, 0)
     if args.depth < 1:
         raise BadInput(f"must be >= 1, not {args.depth}", "--depth", 0, 0)
+    if args.jobs < 1:
+        raise BadInput(f"must be >= 1, not {args.jobs}", "--jobs", 0, 0)
     if args.exhaustive_n < -1:
         raise BadInput(f"must be >= -1 (-1: off), not {args.exhaustive_n}", "--exhaustive-n", 0, 0)
     encoded = [n for n, d in dialects.registry().items() if d.encoding]
@@ -60,19 +63,10 @@ def cmd_verify(args) -> int:
     stop_z3_on_signal()
     budget = Budget(args.timeout)       # one budget for every check (README: --timeout)
     out = Console(highlight=False, soft_wrap=True)
-    rows, reports = [], []
+    plan = []                 # (row label, its jobs)
 
-    def run(label, fn):
-        t0 = time.perf_counter()
-        rs = fn()
-        dt = time.perf_counter() - t0
-        reports.extend(rs)
-        rows.append((label, len(rs), sum(r.status in ("proved", "vacuous", "sampled") for r in rs),
-                     sum(r.status == "refuted" for r in rs), sum(r.status in BAD for r in rs),
-                     sum(r.status not in OK + BAD for r in rs), dt))
-        if not args.json:
-            for r in rs:
-                out.print(r.line())
+    def row(label, kind, **kw):
+        plan.append((label, jobs.split(kind, dialect, **kw)))
 
     if args.only in (None, "equivalence"):
         if own and getattr(own, "EQUIVALENCE_BY_EXHAUSTION", False):
@@ -80,10 +74,10 @@ def cmd_verify(args) -> int:
             # empty hook, so its equivalence is the exhaustive mode over its
             # worlds (checker.smt.netkit_verify); the core is linux's proof.
             k = max(args.exhaustive_n, 0)
-            run(f"exhaustive N={k}", lambda: smt.verify_exhaustive(k, budget, dialect=dialect))
+            row(f"exhaustive N={k}", "exhaustive", n_max=k)
         elif own:
             for n in _ns(args.n_max, own.EQUIV_NS):
-                run(f"equivalence N={n}", lambda n=n: smt.verify_equivalence(n, budget, dialect=dialect))
+                row(f"equivalence N={n}", "equivalence", n_max=n)
         else:
             # The proof at --n-max covers every smaller bound (all hooks of
             # up to N slots); the bounds between the smallest and N are not
@@ -92,16 +86,33 @@ def cmd_verify(args) -> int:
             ns = _ns(args.n_max)
             between = tuple(n for n in ns[1:-1])
             for n in sorted({ns[0], ns[-1]}):
-                run(f"equivalence N={n}" + (f" (+n={','.join(map(str, between))})"
-                                             if n == ns[-1] and between else ""),
-                    lambda n=n: smt.verify_equivalence(n, budget, dialect=dialect,
-                                                       sizes=between if n == ns[-1] else ()))
+                sizes = between if n == ns[-1] else ()
+                row(f"equivalence N={n}" + (f" (+n={','.join(map(str, between))})" if sizes else ""),
+                    "equivalence", n_max=n, **({"sizes": sizes} if sizes else {}))
             if args.exhaustive_n >= 0:
-                run(f"exhaustive N={args.exhaustive_n}",
-                    lambda: smt.verify_exhaustive(args.exhaustive_n, budget, dialect=dialect))
+                row(f"exhaustive N={args.exhaustive_n}", "exhaustive", n_max=args.exhaustive_n)
     if args.only in (None, "invariants"):
-        run(f"invariants depth={args.depth}",
-            lambda: smt.check_invariants(args.depth, budget, dialect=dialect))
+        row(f"invariants depth={args.depth}", "invariants", depth=args.depth)
+
+    # Every job of every row goes to the workers at once (the costliest
+    # first); the reports come back in row order, as one process gives them.
+    t_start = time.perf_counter()
+    results = jobs.run([j for _, js in plan for j in js], args.jobs, budget)
+    rows, reports = [], []
+    for label, js in plan:
+        rs, dt = [], 0.0
+        for _ in js:
+            part, seconds = next(results)
+            rs += part
+            dt += seconds
+        reports.extend(rs)
+        rows.append((label, len(rs), sum(r.status in ("proved", "vacuous", "sampled") for r in rs),
+                     sum(r.status == "refuted" for r in rs), sum(r.status in BAD for r in rs),
+                     sum(r.status not in OK + BAD for r in rs), dt))
+        if not args.json:
+            for r in rs:
+                out.print(r.line())
+    wall = time.perf_counter() - t_start
 
     bad = [r for r in reports if r.status in BAD]
     refuted = [r for r in reports if r.status == "refuted"]
@@ -123,6 +134,8 @@ def cmd_verify(args) -> int:
         for label, n, ok, rf, v, u, dt in rows:
             t.add_row(label, str(n), str(ok), str(rf), str(v), str(u), f"{dt:.1f}")
         out.print(t)
+        out.print(f"{wall:.1f} s wall, {args.jobs} worker{'s' if args.jobs > 1 else ''} (seconds above: "
+                  f"each check's own time, summed over its jobs)")
         sampled = sum(r.status == "sampled" for r in reports)
         if sampled:
             # Counted under "proved" above, but established less strongly.
@@ -170,6 +183,9 @@ def register(sub) -> None:
                    help="the dialect whose encoding, executor and invariants are checked (default "
                         "linux; netkit: its exhaustive equivalence at N = --exhaustive-n or 0, and "
                         "its NK-* invariants)")
+    v.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)), metavar="J",
+                   help="worker processes for the proofs (default: the CPUs this process may run "
+                        "on); the reports and the exit status do not depend on it")
     v.add_argument("--json", action="store_true", help="print the reports as JSON")
     v.add_argument("--out", default=None, metavar="DIR",
                    help="write each counterexample as DIR/counterexample-<i>.mprog and .json (and each "

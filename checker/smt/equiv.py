@@ -16,13 +16,25 @@ Method (one solver per check, timeouts reported as ``unknown``):
    not, whenever the class has such a member.  Each member is turned into a
    runnable script (setup + the request), replayed on the executor, and its
    errno, rule, post-state and revision are compared with the encoding's.
+   At a large bound (N > 2 * SEARCH_BOUND, e.g. 63) the members are searched
+   at SEARCH_BOUND, where a query is ~30x cheaper, and *lifted*: each
+   point's inputs are fixed in the N solver, whose check confirms it is a
+   member at N and gives the N encoding's outcome; the sides of the size
+   atoms (n = N, 62, ir = 62, the sampled sizes) come from lifted members
+   padded with more programs, else from a search at N.  A side that no
+   member with <= SEARCH_BOUND slots lies on is not searched for at N
+   (each such query costs ~0.5 s at N = 63); tests/smt compare the sides
+   this covers with the full search at N = 10 for every tcx dialect.
 4. **Template proof.**  From the executor's outcome on the representatives we
    read the outcome *shape* (errno, rule, and the post-state as a function of
    the pre-state: unchanged, insert/replace/remove at an index term such as
    ``ir+1``), and z3 proves that for ALL states of the class (all slot
    contents, counts <= N, revisions, indexes) the encoding's outcome is that
    shape.  The executor's own uniformity inside a class is what the
-   representatives test; it is not lifted symbolically.
+   representatives test; it is not lifted symbolically.  Each template is
+   proved in a solver of its own with everything asserted at its base
+   level, where z3 preprocesses (not in a push scope of the op's solver:
+   ~5x slower at N = 63).
 
 A disagreement is reported with a minimal (fewest slots) runnable script.
 
@@ -115,12 +127,14 @@ class Report:
 class _Solver:
     """One solver for one check; ``check()`` answers sat / unsat / unknown."""
 
-    def __init__(self, timeout_s):
+    def __init__(self, timeout_s, minimize_cores: bool = True):
         """``timeout_s``: seconds for this check, or a budget shared by many
         checks (an object with ``left_ms()``, checker.smt.solve.Budget:
-        ``mprog verify --timeout``); None or 0: no limit."""
+        ``mprog verify --timeout``); None or 0: no limit.
+        ``minimize_cores``: smt.core.minimize, so a core lists only the rules
+        a proof needs (False: the core as z3 found it, a superset)."""
         self.s = z3.Solver()
-        self.s.set("core.minimize", True)     # smt.core.minimize: cores list only needed rules
+        self.s.set("core.minimize", minimize_cores)
         self.arm(timeout_s)
         self.track: dict[str, z3.BoolRef] = {}
 
@@ -642,18 +656,25 @@ def _atoms_values(m: z3.ModelRef, atoms: list) -> tuple:
     return tuple(z3.is_true(m.eval(e, model_completion=True)) for _, e in atoms)
 
 
+# Cores are minimized up to this bound.  Above it a report's rules are z3's
+# core as found (a superset of the needed rules): minimizing one costs
+# ~0.5 s per class at N = 63, a fifth of the whole proof; the rules a class
+# needs are read at the smaller bound (mprog verify proves N = 4 as well).
+MINIMIZED_CORES_UP_TO = 16
+
+
 def op_solver(pb: Problem, timeout_s) -> _Solver:
     """The op's encoding (tracked under rule IDs) and domain in one solver:
     every class and the coverage check of the op run in a scope of it, so
     z3 internalizes the chain once per op, not once per class."""
-    sv = _Solver(timeout_s)
+    sv = _Solver(timeout_s, minimize_cores=pb.n_max <= MINIMIZED_CORES_UP_TO)
     sv.add_tracked(pb.chain.tracked)
     sv.s.add(pb.domain)
     return sv
 
 
 def _check_class(pb: Problem, name: str, rule: str, pred, step_fn, timeout_s, sample: str,
-                 sv: _Solver = None) -> Report:
+                 sv: _Solver = None, small=None) -> Report:
     """One class, in a scope of the op's solver ``sv`` (None: a fresh one,
     the way every class was checked before the solver was shared; bench
     compares the two)."""
@@ -661,47 +682,19 @@ def _check_class(pb: Problem, name: str, rule: str, pred, step_fn, timeout_s, sa
     sv.arm(timeout_s)
     with sv.scope():
         sv.s.add(pred)
-        return _class_in_scope(pb, name, rule, step_fn, timeout_s, sample, sv)
+        return _class_in_scope(pb, name, rule, pred, step_fn, timeout_s, sample, sv, small)
 
 
-def _class_in_scope(pb: Problem, name: str, rule: str, step_fn, timeout_s, sample: str, sv: _Solver) -> Report:
+def _class_in_scope(pb: Problem, name: str, rule: str, pred, step_fn, timeout_s, sample: str,
+                    sv: _Solver, small=None) -> Report:
     t0 = time.perf_counter()
     rep = lambda status, **kw: Report("equivalence", pb.op, name, status, pb.n_max,  # noqa: E731
                                       time.perf_counter() - t0, **kw)
     # Representatives
     atoms = pb.atoms() if sample == "atoms" else []
-    sv.s.push()
-    sv.s.add(pb.rep_constraints())
-    first = sv.s.check()
-    if first == z3.unknown:
-        return rep("unknown", detail=f"representative search: {sv.s.reason_unknown()}")
-    if first == z3.unsat:
-        sv.s.pop()
-        # No buildable member: is the class empty, or only our build constraints exclude it?
-        res = sv.s.check()
-        if res == z3.unsat:
-            return rep("vacuous", detail="no state with <= N slots reaches this class")
-        if res == z3.unknown:
-            return rep("unknown", detail=sv.s.reason_unknown())
-        return rep("unproved", detail="class has members but none buildable by a script")
-    models = [sv.s.model()]
-    seen = {_atoms_values(models[0], atoms)}
-    covered = [set() for _ in atoms]
-    for i, val in enumerate(seen.pop()):
-        covered[i].add(val)
-    for i, (_, a) in enumerate(atoms):
-        for want in (True, False):
-            if want in covered[i]:
-                continue
-            sv.s.push()
-            sv.s.add(a if want else z3.Not(a))
-            if sv.s.check() == z3.sat:
-                m = sv.s.model()
-                models.append(m)
-                for j, val in enumerate(_atoms_values(m, atoms)):
-                    covered[j].add(val)
-            sv.s.pop()
-    sv.s.pop()
+    models, status = _representatives(pb, sv, atoms, small)
+    if status is not None:
+        return rep(*status[:1], detail=status[1])
     # Differential run of each representative
     shapes = []
     for m in models:
@@ -746,22 +739,233 @@ def _class_in_scope(pb: Problem, name: str, rule: str, step_fn, timeout_s, sampl
         goal = z3.And(pb.req.errno == core.errno_code(base["errno"]),
                       pb.req.rule == pb.E.rule_code(base["rule"]),
                       _effect(pb, kind, term, pins(term) if pins else None), flags)
-        sv.s.push()
-        sv.s.add(z3.Not(goal))
-        res = sv.s.check()
+        res, rules_core, why = _prove_template(pb, pred, goal, timeout_s)
         if res == z3.unsat:
-            rules_core = sv.core_rules()
-            sv.s.pop()
             shape = (kind if c is None else f"{kind} at {c}") + (f" pins {pname}" if pname else "") + \
                 f", dev/clsact/bundle {ftag}"
             return rep("proved", detail=f"{base['errno']} {base['rule']}, {shape}", rules=rules_core,
                        reps=len(models))
         if res == z3.unknown:
-            sv.s.pop()
-            return rep("unknown", detail=f"template proof: {sv.s.reason_unknown()}", reps=len(models))
+            return rep("unknown", detail=f"template proof: {why}", reps=len(models))
         last = f"template {kind} at {c}" + (f" pins {pname}" if pname else "") + " fails for a class member"
-        sv.s.pop()
     return rep("unproved", detail=last, reps=len(models))
+
+
+def _representatives(pb: Problem, sv: _Solver, atoms: list, small=None) -> tuple:
+    """(models, None): members of the class in scope of ``sv``, buildable by
+    a script (rep_constraints), one on every side of every atom that has
+    one; or (None, (status, detail)) for a class without buildable member
+    (vacuous, unproved, unknown).  ``small``: the class at the search bound
+    (its problem, solver and predicate there), whose members are lifted to
+    this bound; then a side no member with <= SEARCH_BOUND slots lies on
+    is searched for here only for the size atoms (a query here costs ~30x
+    one there, and a side's unsat ~0.5 s at N = 63; tests/smt compare the
+    sides covered with the full search for every tcx dialect)."""
+    with _Scope(sv.s):
+        sv.s.add(pb.rep_constraints())
+        lifted = _lifted(pb, sv, small, atoms) if small is not None else None
+        if lifted:
+            models, only = lifted, _sized
+        else:
+            # no search bound, or no member there (or none lifts: searched here in full)
+            res = sv.s.check()
+            if res == z3.unknown:
+                return None, ("unknown", f"representative search: {sv.s.reason_unknown()}")
+            models, only = ([sv.s.model()] if res == z3.sat else None), None
+        if models is not None:
+            covered = [set() for _ in atoms]
+            for m in models:
+                _cover(m, atoms, covered)
+            if only is not None:
+                models += _padded(pb, sv, models, atoms, covered)
+            return models + _sample(sv.s, atoms, covered, only=only), None
+    # No buildable member: is the class empty, or only our build constraints exclude it?
+    res = sv.s.check()
+    if res == z3.unsat:
+        return None, ("vacuous", "no state with <= N slots reaches this class")
+    if res == z3.unknown:
+        return None, ("unknown", sv.s.reason_unknown())
+    return None, ("unproved", "class has members but none buildable by a script")
+
+
+def _prove_template(pb: Problem, pred, goal, timeout_s) -> tuple:
+    """(sat | unsat | unknown, the unsat core's rules, z3's reason for
+    unknown) of: some member of the class (``pred``) whose outcome is not
+    ``goal``.  A solver of its own, everything asserted at its base level:
+    z3 preprocesses (solves the post-state's equations) only what is
+    asserted outside push scopes, which makes this check ~5x faster at
+    N = 63 than in a scope of the op's solver, setting-up included."""
+    sv = _Solver(timeout_s, minimize_cores=pb.n_max <= MINIMIZED_CORES_UP_TO)
+    sv.add_tracked(pb.chain.tracked)
+    sv.s.add(pb.domain)
+    sv.s.add(pred)
+    sv.s.add(z3.Not(goal))
+    res = sv.s.check()
+    return (res, sv.core_rules() if res == z3.unsat else (),
+            sv.s.reason_unknown() if res == z3.unknown else "")
+
+
+def _cell(atoms: list, cell: tuple):
+    i, want = cell
+    return atoms[i][1] if want else z3.Not(atoms[i][1])
+
+
+def _cover(m: z3.ModelRef, atoms: list, covered: list) -> bool:
+    """Record the sides ``m`` lies on; True if one was new."""
+    new = False
+    for j, val in enumerate(_atoms_values(m, atoms)):
+        new |= val not in covered[j]
+        covered[j].add(val)
+    return new
+
+
+def _sample(s: z3.Solver, atoms: list, covered: list, only=None) -> list:
+    """Members of the class in scope of ``s``, as models: one on every side
+    of every atom (``only``: of the atoms so named) that has a member and
+    no member yet, one query per side."""
+    cells = [(i, w) for i, (nm, _) in enumerate(atoms) for w in (True, False)
+             if w not in covered[i] and (only is None or only(nm))]
+    return _sample_cells(s, atoms, covered, cells)
+
+
+def _sample_cells(s: z3.Solver, atoms: list, covered: list, cells: list) -> list:
+    models = []
+    for c in cells:
+        if c[1] in covered[c[0]]:
+            continue
+        with _Scope(s):
+            s.add(_cell(atoms, c))
+            m = s.model() if s.check() == z3.sat else None
+        if m is not None:
+            models.append(m)
+            _cover(m, atoms, covered)
+    return models
+
+
+def _sized(atom: str) -> bool:
+    """An atom about a hook size or an index beyond the search bound
+    (n=N, n=62, n=16, ir=62), which a member found there cannot be on."""
+    if atom in ("n=N", "n=62", "ir=62"):
+        return True
+    return atom.startswith("n=") and atom[2:].isdigit() and int(atom[2:]) > SEARCH_BOUND
+
+
+def _size_target(atom: str, n_max: int):
+    """(hook size, relative index or None) an atom of _sized asks for."""
+    if atom == "ir=62":
+        return MPROG_MAX, MPROG_MAX - 1
+    return (n_max if atom == "n=N" else int(atom[2:])), None
+
+
+def _padded(pb: Problem, sv: _Solver, models: list, atoms: list, covered: list) -> list:
+    """Members on the size atoms' sides, made from lifted members by adding
+    programs (fresh ids, prog API) at the end, the start, or beside the
+    relative (before it, to move it to ir=62), with the revision, expected
+    revision and query count moved along; each candidate is checked as a
+    lifted point is (one propagation, ~1/5 of a search at N = 63).  A side
+    no candidate reaches is searched for by the caller."""
+    out = []
+    ir_term = pb.chain.terms.get("ir")
+    for i, (name, _) in enumerate(atoms):
+        if not _sized(name) or True in covered[i]:
+            continue
+        size, want_ir = _size_target(name, pb.n_max)
+        if size > pb.n_max:
+            continue
+        # The first member only: where it cannot be padded, the others
+        # mostly cannot either (a class that fixes the size: freed, empty).
+        places = ("ir",) if want_ir is not None else ("end", "start", "ir")
+        m = next((m for m in (_pad(pb, sv, models[0], size, at, want_ir, ir_term) for at in places)
+                  if m is not None), None)
+        if m is not None:
+            _cover(m, atoms, covered)
+            out.append(m)
+    return out
+
+
+def _pad(pb: Problem, sv: _Solver, base: z3.ModelRef, size: int, at: str, want_ir, ir_term):
+    ev = lambda e: base.eval(e, model_completion=True)   # noqa: E731
+    p, r = pb.pre, pb.req
+    n, rev = ev(p.n).as_long(), ev(p.rev).as_long()
+    ir = ev(ir_term).as_long() if ir_term is not None else -1
+    k = size - n
+    if want_ir is not None:
+        if ir < 0 or at != "ir":
+            return None
+        k = want_ir - ir
+    if k <= 0 or n + k > pb.n_max:
+        return None
+    pos = {"end": n, "start": 0, "ir": ir}[at]
+    if pos < 0:
+        return None
+    fields = [getattr(r, f) for f in type(r).BOOLS + type(r).INTS]
+    vals = {f: ev(f) for f in fields}
+    used = {ev(x).as_long() for x in p.prog[:n] + p.link[:n]} | {
+        v.as_long() for v in vals.values() if z3.is_int_value(v)}
+    fresh = [x for x in range(1, 80) if x not in used][:k]
+    if len(fresh) < k:
+        return None
+    cols = []
+    for col in p.columns():
+        old = [ev(x) for x in col[:n]]
+        pad = [z3.IntVal(x) for x in fresh] if col is p.prog else (
+            [z3.IntVal(0)] * k if z3.is_int(col[0]) else [z3.BoolVal(False)] * k)
+        cols.append(old[:pos] + pad + old[pos:])
+    n2, rev2 = n + k, n + k + 1
+    exp, qcap = vals[r.exp].as_long(), vals[r.qcap].as_long()
+    vals[r.exp] = z3.IntVal(exp if exp < rev else rev2 + exp - rev)
+    vals[r.qcap] = z3.IntVal(qcap if qcap < n else n2 + qcap - n)
+    fixed = [p.n == n2, p.rev == rev2] + [x == ev(x) for x in (p.present, p.clsact, p.bundle)]
+    for col, new in zip(p.columns(), cols):
+        fixed += [col[j] == new[j] for j in range(n2)]     # the empty slots: zero by wellformedness
+    fixed += [f == v for f, v in vals.items()]
+    with _Scope(sv.s):
+        sv.s.add(fixed)
+        return sv.s.model() if sv.s.check() == z3.sat else None
+
+
+def _lifted(pb: Problem, sv: _Solver, small, atoms: list):
+    """Members of the class, searched at the small bound (``small``: its
+    problem, solver and this class's predicate there) on every side of
+    every atom that has one there, and lifted to this bound: the point's
+    pre-state and request (slots beyond the small bound empty) fixed in
+    this bound's solver, whose check confirms the point is a member here
+    and gives this encoding's outcome for it.  Points that add no side here
+    are skipped (atoms are functions of the inputs: a point's sides are
+    read off the small model).  None: no member at the small bound; []:
+    none of them is a member here (not expected: then the search here)."""
+    pbk, svk, pred = small
+    with _Scope(svk.s):
+        svk.s.add(pred)
+        svk.s.add(pbk.rep_constraints())
+        if svk.s.check() != z3.sat:
+            return None
+        katoms = pbk.atoms()
+        first = svk.s.model()
+        found = [first] + _sample(svk.s, katoms, [{v} for v in _atoms_values(first, katoms)])
+    covered = [set() for _ in atoms]
+    out = []
+    for mk in found:
+        if out and all(v in covered[j] for j, v in enumerate(_atoms_values(mk, atoms))):
+            continue
+        with _Scope(sv.s):
+            sv.s.add([x == mk.eval(x, model_completion=True)
+                      for x in _inputs(pb, mk.eval(pbk.pre.n).as_long())])
+            m = sv.s.model() if sv.s.check() == z3.sat else None
+        if m is not None and (_cover(m, atoms, covered) or not out):
+            out.append(m)
+    return out
+
+
+def _inputs(pb: Problem, n: int) -> list:
+    """The variables a member with ``n`` slots is given by: the pre-state's
+    count, revision, flags and used slots (the empty ones are zero by
+    wellformedness) and the request's fields (its outcome, errno, rule and
+    answer, follows from them)."""
+    p, r = pb.pre, pb.req
+    return ([p.n, p.rev, p.present, p.clsact, p.bundle] + [x for col in p.columns() for x in col[:n]]
+            + [getattr(r, f) for f in type(r).BOOLS + type(r).INTS])
+
 
 
 def _minimize(pb, sv, m, atoms, step_fn, v, setup, req, run):
@@ -817,9 +1021,45 @@ def _coverage_in_scope(pb: Problem, sv: _Solver) -> Report:
                   detail=f"rules fired: {fired or 'none'}")
 
 
+def _search_bound_classes(pb: Problem, search_bound: Optional[int], timeout_s) -> dict:
+    """Class name -> (problem, solver, predicate) of ``pb``'s op at the
+    search bound (verify_equivalence's ``search_bound``), or {} when the
+    representatives are searched at ``pb``'s own bound."""
+    k = search_bound if search_bound is not None else (SEARCH_BOUND if pb.n_max > 2 * SEARCH_BOUND else 0)
+    if not 0 < k < pb.n_max:
+        return {}
+    pbk = Problem(pb.op, k, pb.E)
+    svk = op_solver(pbk, timeout_s)
+    return {name: (pbk, svk, pred) for name, _, pred in pbk.classes()}
+
+
+def sides_sampled(op: str, n_max: int, dialect: str = "linux", sizes=(),
+                  search_bound: Optional[int] = None) -> dict:
+    """Class name -> the (atom, side) pairs its representatives lie on, as
+    verify_equivalence picks them (``search_bound`` 0: every side searched
+    at n_max): the tests compare the lifted search with the full one."""
+    pb = Problem(op, n_max, encoding(dialect), sizes)
+    sv = op_solver(pb, None)
+    small = _search_bound_classes(pb, search_bound, None)
+    out = {}
+    for name, _, pred in pb.classes():
+        with sv.scope():
+            sv.s.add(pred)
+            atoms = pb.atoms()
+            models, _ = _representatives(pb, sv, atoms, small.get(name))
+        out[name] = {(a[0], v) for m in models or () for a, v in zip(atoms, _atoms_values(m, atoms))}
+    return out
+
+
+# Representatives of a large bound's classes are searched at this bound
+# first and lifted (``_lifted``); only what it cannot reach is searched at
+# the large bound, where each query costs ~30x more (N = 63: 128 slot terms).
+SEARCH_BOUND = 4
+
+
 def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn: Callable = None,
                        ops=None, sample: str = "atoms", rules=None, dialect: str = "linux",
-                       shared: bool = True, sizes=()) -> list[Report]:
+                       shared: bool = True, sizes=(), search_bound: Optional[int] = None) -> list[Report]:
     """Prove ``dialect``'s encoding and executor agree for every hook state
     with <= n_max slots and every request of ``ops`` (default: all).
     ``step_fn`` is the executor's step function (default: the dialect's
@@ -832,7 +1072,10 @@ def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn
     representative with exactly that many slots, where the class has one):
     ``mprog verify`` proves the largest bound only, which covers every
     smaller one, and samples the executor at the sizes the smaller bounds'
-    runs had at their n = N boundary."""
+    runs had at their n = N boundary.  ``search_bound``: representatives
+    are searched at this bound and lifted to n_max (``_lifted``; the size
+    atoms' sides by padding and search at n_max); None: SEARCH_BOUND when
+    n_max is over twice it; 0: every side searched at n_max."""
     if (own := own_proofs(dialect)) is not None:
         if getattr(own, "EQUIVALENCE_BY_EXHAUSTION", False):
             raise ValueError(f"{dialect}'s equivalence is proved by exhaustion: verify_exhaustive()")
@@ -846,10 +1089,11 @@ def verify_equivalence(n_max: int, timeout_s: Optional[float] = None, *, step_fn
         pb = Problem(op, n_max, E, sizes)
         sv = op_solver(pb, timeout_s) if shared else None
         reports.append(_coverage(pb, timeout_s, sv))
+        small = _search_bound_classes(pb, search_bound, timeout_s) if sample == "atoms" and shared else {}
         for name, rule, pred in pb.classes():
             if rules is not None and rule not in rules:
                 continue
-            reports.append(_check_class(pb, name, rule, pred, step_fn, timeout_s, sample, sv))
+            reports.append(_check_class(pb, name, rule, pred, step_fn, timeout_s, sample, sv, small.get(name)))
     return reports
 
 
@@ -881,6 +1125,11 @@ ALPHABET = {
 LEAN = dict(ALPHABET, hook_progs=(1, 2), owners=(0, 1), progs=("p1", "p3"),
             relatives=(None, "p1", "p3", "l1", "l9", Raw(7)), replaces=("p1", "p3", "p6", None),
             flag_sets=ALPHABET["flag_sets"][:-1])
+
+# Hooks of three slots need a third program on the hook (LEAN's two fill at
+# most two slots): p3 joins the hook's programs and p4, never on the hook,
+# is the request's new program.
+LEAN3 = dict(LEAN, hook_progs=(1, 2, 3), progs=("p1", "p4"))
 
 # rfc: FIRST/LAST with every REPLACE/BEFORE/AFTER combination, the ID/LINK
 # forms beside them, slots with every reachable pin; one object per request
@@ -1217,7 +1466,7 @@ def default_alphabet(dialect: str, n_max: int) -> dict:
     1.5 million cases in ~4 min on a loaded 2-core machine."""
     if dialect == "rfc":
         return RFC_ALPHABET if n_max == 0 else RFC_LEAN
-    return ALPHABET if n_max <= 2 else LEAN
+    return ALPHABET if n_max <= 2 else LEAN3
 
 
 def verify_exhaustive(n_max: int, timeout_s: Optional[float] = None, *, step_fn: Callable = None,

@@ -48,3 +48,19 @@ def test_batched_and_per_case_paths_agree_on_a_planted_bug_and_the_real_executor
         assert bad.status == "violated" and "AFTER" in bad.detail, bad.line()
         [ok] = verify_exhaustive(1, timeout_s=30, ops=("detach",), alphabet=a, batch=batch)
         assert ok.status == "proved", ok.line()
+
+
+def test_three_slot_hooks_are_enumerated_and_proved():
+    """Beyond two slots the default alphabet (LEAN3) has three programs for
+    the hook, so N = 3 reaches hooks of three slots (LEAN's two programs
+    fill at most two); an AFTER/BEFORE slice of attach and detach is
+    proved over every such state (the whole of attach, detach and
+    link_create at N = 3: README, `mprog verify --exhaustive-n 3`)."""
+    a = default_alphabet("linux", 3)
+    sizes = {len(slots) for slots, _, _ in _states(3, a)}
+    assert sizes == {0, 1, 2, 3}
+    assert not any(len(slots) == 3 for slots, _, _ in _states(3, LEAN))
+    a = dict(a, flag_sets=(("AFTER",), ("BEFORE",)), replaces=(None,), relatives=(None, "p1", "p3", "l1"))
+    rs = verify_exhaustive(3, timeout_s=60, ops=("attach", "detach"), alphabet=a)
+    assert [r.status for r in rs] == ["proved", "proved"], [r.line() for r in rs]
+    assert all("over 196 hook states" in r.detail for r in rs), [r.detail for r in rs]

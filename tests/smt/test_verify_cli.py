@@ -10,19 +10,28 @@ from checker.cli import verify as verify_cli
 
 
 def _run(*argv) -> int:
+    """``mprog verify`` in this process (``--jobs 1`` unless given: the
+    proof functions a test replaces run here, not in a worker)."""
     p = argparse.ArgumentParser(prog="mprog")
     sub = p.add_subparsers(dest="cmd", required=True)
     verify_cli.register(sub)
-    args = p.parse_args(["verify", *argv])
+    args = p.parse_args(["verify", *(() if "--jobs" in argv else ("--jobs", "1")), *argv])
     return args.func(args)
 
 
+FEW_OPS = ("query", "clsact_del")
+
+
 def _few_ops(monkeypatch, **kw):
-    """The real proofs, on two ops only (the full run is `mprog verify`)."""
+    """The real proofs, on two ops only (the full run is `mprog verify`):
+    the jobs of the other ops report nothing."""
     from checker import smt
     real = smt.verify_equivalence
-    monkeypatch.setattr(smt, "verify_equivalence",
-                        lambda n, t, **d: real(n, t, ops=("query", "clsact_del"), **kw, **d))
+
+    def few(n, t, ops=None, **d):
+        ops = [op for op in ops or FEW_OPS if op in FEW_OPS]
+        return real(n, t, ops=ops, **kw, **d) if ops else []
+    monkeypatch.setattr(smt, "verify_equivalence", few)
 
 
 def test_proved_exits_0(capsys, monkeypatch):
@@ -35,8 +44,8 @@ def test_proved_exits_0(capsys, monkeypatch):
 def test_unknown_exits_3(capsys, monkeypatch):
     from checker import smt
     from checker.smt.equiv import Report
-    monkeypatch.setattr(smt, "verify_equivalence",
-                        lambda n, t, **d: [Report("equivalence", "attach", "x", "unknown", n, detail="timeout")])
+    monkeypatch.setattr(smt, "verify_equivalence", lambda n, t, ops, **d: [
+        Report("equivalence", op, "x", "unknown", n, detail="timeout") for op in ops if op == "attach"])
     assert _run("--only", "equivalence", "--n-max", "1", "--timeout", "0.001", "--json") == 3
     rep = json.loads(capsys.readouterr().out)["reports"]
     assert [r["status"] for r in rep] == ["unknown"]
@@ -100,9 +109,10 @@ def test_largest_bound_is_proved_and_the_bounds_between_are_sampled(capsys, monk
     from checker.smt.equiv import Problem
     calls = []
     monkeypatch.setattr(smt, "verify_equivalence",
-                        lambda n, t, **d: calls.append((n, d.get("sizes", ()))) or [])
+                        lambda n, t, **d: calls.append((n, d.get("sizes", ()), *d["ops"])) or [])
     assert _run("--only", "equivalence", "--n-max", "32") == 0
-    assert calls == [(4, ()), (32, (8, 16))]
+    ops = smt.encoding("linux").OPS        # one job per op, N = 4's first
+    assert calls == [(4, (), op) for op in ops] + [(32, (8, 16), op) for op in ops]
     names = [name for name, _ in Problem("attach", 32, sizes=(8, 16)).atoms()]
     assert "n=8" in names and "n=16" in names
 
@@ -124,3 +134,24 @@ def test_every_encoded_dialect_runs_through_verify(capsys, monkeypatch):
         out = capsys.readouterr().out
         assert f"mprog verify ({name})" in out, out
     assert smt.own_proofs("netkit") is netkit_verify
+
+
+def test_jobs_do_not_change_the_reports(capsys):
+    """--jobs 2 runs the per-op jobs in two worker processes; the reports,
+    their order and the exit status are those of --jobs 1."""
+    def lines(jobs):
+        assert _run("--only", "equivalence", "--n-max", "1", "--jobs", jobs, "--json") == 0
+        return [(r["check"], r["op"], r["case"], r["status"], r["detail"], bool(r["rules"]))
+                for r in json.loads(capsys.readouterr().out)["reports"]]
+    one = lines("1")
+    assert len(one) > 100 and {r[1] for r in one} >= {"attach", "detach", "query"}
+    # A minimized unsat core is one of possibly several: which one z3
+    # returns depends on what the process solved before, so only its
+    # presence is compared.
+    assert lines("2") == one
+
+
+def test_bad_jobs_exit_2(capsys):
+    from checker.cli import main
+    assert main(["verify", "--jobs", "0"]) == 2
+    assert "--jobs" in capsys.readouterr().err
