@@ -680,6 +680,8 @@ def _check_class(pb: Problem, name: str, rule: str, pred, step_fn, timeout_s, sa
     compares the two)."""
     sv = sv or op_solver(pb, timeout_s)
     sv.arm(timeout_s)
+    if small is not None:
+        small[1].arm(timeout_s)       # the search bound's solver, shared by the op's classes
     with sv.scope():
         sv.s.add(pred)
         return _class_in_scope(pb, name, rule, pred, step_fn, timeout_s, sample, sv, small)
@@ -884,6 +886,9 @@ def _padded(pb: Problem, sv: _Solver, models: list, atoms: list, covered: list) 
 
 
 def _pad(pb: Problem, sv: _Solver, base: z3.ModelRef, size: int, at: str, want_ir, ir_term):
+    """The member ``base`` grown to ``size`` slots (or until its relative
+    sits at index ``want_ir``) by programs inserted at ``at``, as a model of
+    this bound's solver; None if that point is not a member of the class."""
     ev = lambda e: base.eval(e, model_completion=True)   # noqa: E731
     p, r = pb.pre, pb.req
     n, rev = ev(p.n).as_long(), ev(p.rev).as_long()
@@ -965,7 +970,6 @@ def _inputs(pb: Problem, n: int) -> list:
     p, r = pb.pre, pb.req
     return ([p.n, p.rev, p.present, p.clsact, p.bundle] + [x for col in p.columns() for x in col[:n]]
             + [getattr(r, f) for f in type(r).BOOLS + type(r).INTS])
-
 
 
 def _minimize(pb, sv, m, atoms, step_fn, v, setup, req, run):

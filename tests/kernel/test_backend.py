@@ -547,7 +547,18 @@ def test_backend_in_a_worker_thread():
     assert netns_inode() == home
 
 
-def test_sigint_inside_is_deferred_until_home(kb):
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler for the test: a process started in the
+    background by a non-interactive shell inherits SIGINT ignored, and then
+    Python never installs it (these tests failed in a CI run so started)."""
+    import signal
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_sigint_inside_is_deferred_until_home(kb, default_sigint):
     """A SIGINT that arrives while the thread is inside the namespace turns
     into KeyboardInterrupt only once the thread is back home."""
     import signal
@@ -560,7 +571,7 @@ def test_sigint_inside_is_deferred_until_home(kb):
     assert netns_inode() == home
 
 
-def test_session_stays_inside_and_sigint_surfaces_at_the_next_request(kb):
+def test_session_stays_inside_and_sigint_surfaces_at_the_next_request(kb, default_sigint):
     """In a session() the thread stays in the namespace between requests; a
     SIGINT becomes KeyboardInterrupt at the next apply(), and the thread is
     home when it leaves the ``with``."""
