@@ -60,6 +60,13 @@ def run_parallel(seed: int, max_requests: int, time_limit_s: float, jobs: int = 
                    for j in range(jobs)]
         try:
             parts = [p.get() for p in pending]
+            # Idle workers leave on the pool's sentinel.  Leaving the
+            # ``with`` alone would SIGTERM them (Pool.terminate), and a
+            # worker whose stop handler's raise is swallowed (a finalizer
+            # running at that moment: checker.signals) then waits for a
+            # task forever while the parent waits for it: a CI run hung so.
+            pool.close()
+            pool.join()
         except BaseException:
             # A stop (or a worker's failure): the workers release what they
             # made when signalled, then the pool is torn down.
