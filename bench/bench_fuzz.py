@@ -22,10 +22,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_kernel import run_raw, stream  # noqa: E402
+from bench_kernel import require_kernel, run_raw, stream  # noqa: E402
 
 from checker.fuzz.campaign import run_campaign  # noqa: E402
-from checker.kernel import kernel_available  # noqa: E402
 from checker.kernel.rcu import expedited_rcu  # noqa: E402
 
 RAW_REQUESTS = 20000
@@ -39,10 +38,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=0, help="also run this many campaigns in parallel")
     a = ap.parse_args()
-    reason = kernel_available()
-    if reason:
-        print(f"kernel backend unavailable: {reason}", file=sys.stderr)
-        raise SystemExit(2)
+    require_kernel()
     print(f"load average {os.getloadavg()[0]:.1f} (2 cores shared)")
     steps = stream(RAW_REQUESTS)
     ratios = []

@@ -93,15 +93,20 @@ def run_raw(steps) -> float:
             devs.close()
 
 
+def require_kernel() -> None:
+    """Exit 2 with the reason when this machine cannot run the kernel backend."""
+    reason = kernel_available()
+    if reason:
+        print(f"kernel backend unavailable: {reason}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=6000, help="requests per side, expedited RCU")
     ap.add_argument("--slow-requests", type=int, default=180, help="requests per side, normal RCU")
     a = ap.parse_args()
-    reason = kernel_available()
-    if reason:
-        print(f"kernel backend unavailable: {reason}", file=sys.stderr)
-        raise SystemExit(2)
+    require_kernel()
     for label, n, fast in (("normal RCU", a.slow_requests, False), ("expedited RCU", a.requests, True)):
         steps = stream(n)
         with expedited_rcu(fast):
