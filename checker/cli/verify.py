@@ -65,8 +65,8 @@ def cmd_verify(args) -> int:
     out = Console(highlight=False, soft_wrap=True)
     plan = []                 # (row label, its jobs)
 
-    def row(label, kind, **kw):
-        plan.append((label, jobs.split(kind, dialect, **kw)))
+    def row(label, kind, bound, **kw):
+        plan.append((label, jobs.split(kind, dialect, bound, **kw)))
 
     if args.only in (None, "equivalence"):
         if own and getattr(own, "EQUIVALENCE_BY_EXHAUSTION", False):
@@ -74,10 +74,10 @@ def cmd_verify(args) -> int:
             # empty hook, so its equivalence is the exhaustive mode over its
             # worlds (checker.smt.netkit_verify); the core is linux's proof.
             k = max(args.exhaustive_n, 0)
-            row(f"exhaustive N={k}", "exhaustive", n_max=k)
+            row(f"exhaustive N={k}", "exhaustive", k)
         elif own:
             for n in _ns(args.n_max, own.EQUIV_NS):
-                row(f"equivalence N={n}", "equivalence", n_max=n)
+                row(f"equivalence N={n}", "equivalence", n)
         else:
             # The proof at --n-max covers every smaller bound (all hooks of
             # up to N slots); the bounds between the smallest and N are not
@@ -88,11 +88,11 @@ def cmd_verify(args) -> int:
             for n in sorted({ns[0], ns[-1]}):
                 sizes = between if n == ns[-1] else ()
                 row(f"equivalence N={n}" + (f" (+n={','.join(map(str, between))})" if sizes else ""),
-                    "equivalence", n_max=n, **({"sizes": sizes} if sizes else {}))
+                    "equivalence", n, **({"sizes": sizes} if sizes else {}))
             if args.exhaustive_n >= 0:
-                row(f"exhaustive N={args.exhaustive_n}", "exhaustive", n_max=args.exhaustive_n)
+                row(f"exhaustive N={args.exhaustive_n}", "exhaustive", args.exhaustive_n)
     if args.only in (None, "invariants"):
-        row(f"invariants depth={args.depth}", "invariants", depth=args.depth)
+        row(f"invariants depth={args.depth}", "invariants", args.depth)
 
     # Every job of every row goes to the workers at once (the costliest
     # first); the reports come back in row order, as one process gives them.

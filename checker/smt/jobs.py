@@ -24,7 +24,7 @@ import ctypes
 import multiprocessing
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator, Optional
 
 from .solve import Budget
@@ -41,22 +41,25 @@ INVARIANTS_COST = 15          # check_invariants(6), linux: 15 s
 @dataclass(frozen=True)
 class Job:
     """One call of a proof entry point: ``kind`` (equivalence, exhaustive,
-    invariants) with its keyword arguments (plain data: it is pickled to a
-    worker)."""
+    invariants), its bound (N, or the BMC depth) and keyword arguments
+    (plain data: it is pickled to a worker)."""
     kind: str
-    kwargs: dict = field(default_factory=dict)
-    cost: float = 1.0
+    bound: int
+    kwargs: dict
+    cost: float
 
 
-def split(kind: str, dialect: str, **kwargs) -> list[Job]:
+def split(kind: str, dialect: str, bound: int, **kwargs) -> list[Job]:
     """The jobs of one row: one per op of the dialect's encoding where the
-    proof is per op, else one."""
+    proof is per op, else one (a dialect's own proofs: cost as the costliest
+    op's, so it starts first)."""
     from .equiv import encoding, own_proofs
 
-    if kind == "invariants" or own_proofs(dialect) is not None:
-        return [Job(kind, dict(kwargs, dialect=dialect), INVARIANTS_COST if kind == "invariants" else 100)]
-    size = kwargs["n_max"]
-    return [Job(kind, dict(kwargs, dialect=dialect, ops=[op]), OP_COST.get(op, 1) * (size + 2))
+    if kind == "invariants":
+        return [Job(kind, bound, dict(kwargs, dialect=dialect), INVARIANTS_COST)]
+    if own_proofs(dialect) is not None:
+        return [Job(kind, bound, dict(kwargs, dialect=dialect), max(OP_COST.values()) * (bound + 2))]
+    return [Job(kind, bound, dict(kwargs, dialect=dialect, ops=[op]), OP_COST.get(op, 1) * (bound + 2))
             for op in encoding(dialect).OPS]
 
 
@@ -68,10 +71,8 @@ def run_job(job: Job, budget: Optional[Budget] = None) -> tuple[list, float]:
 
     fn = {"equivalence": smt.verify_equivalence, "exhaustive": smt.verify_exhaustive,
           "invariants": smt.check_invariants}[job.kind]
-    first = job.kwargs.get("n_max", job.kwargs.get("depth"))
-    rest = {k: v for k, v in job.kwargs.items() if k not in ("n_max", "depth")}
     t0 = time.perf_counter()
-    reports = fn(first, budget, **rest)
+    reports = fn(job.bound, budget, **job.kwargs)
     return reports, time.perf_counter() - t0
 
 
